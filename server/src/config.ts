@@ -1,0 +1,48 @@
+// Server configuration, read once from the environment.
+import os from 'node:os';
+import { z } from 'zod';
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  /** Address mediasoup binds RTC sockets to. */
+  RTC_LISTEN_IP: z.string().default('0.0.0.0'),
+  /** Address put in ICE candidates; needed when listening on 0.0.0.0 or behind NAT. */
+  RTC_ANNOUNCED_ADDRESS: z.string().optional(),
+  RTC_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(40000),
+  RTC_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(49999),
+  MEDIASOUP_WORKERS: z.coerce.number().int().min(1).max(64).default(os.availableParallelism()),
+  /** getUserMedia needs a secure context beyond localhost: give a cert to serve https. */
+  TLS_CERT: z.string().optional(),
+  TLS_KEY: z.string().optional(),
+  CLIENT_DIST: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  rtc: { listenIp: string; announcedAddress: string | undefined; minPort: number; maxPort: number };
+  workers: number;
+  tls: { cert: string; key: string } | undefined;
+  clientDist: string | undefined;
+  logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = Env.parse(env);
+  if (e.RTC_MIN_PORT > e.RTC_MAX_PORT) throw new Error('RTC_MIN_PORT is above RTC_MAX_PORT');
+  if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) throw new Error('set both TLS_CERT and TLS_KEY, or neither');
+  // Listening on all interfaces announces nothing useful; default to loopback
+  // so a local call works out of the box. Set RTC_ANNOUNCED_ADDRESS for a LAN.
+  const announced = e.RTC_ANNOUNCED_ADDRESS ?? (e.RTC_LISTEN_IP === '0.0.0.0' ? '127.0.0.1' : undefined);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    rtc: { listenIp: e.RTC_LISTEN_IP, announcedAddress: announced, minPort: e.RTC_MIN_PORT, maxPort: e.RTC_MAX_PORT },
+    workers: e.MEDIASOUP_WORKERS,
+    tls: e.TLS_CERT && e.TLS_KEY ? { cert: e.TLS_CERT, key: e.TLS_KEY } : undefined,
+    clientDist: e.CLIENT_DIST,
+    logLevel: e.LOG_LEVEL,
+  };
+}

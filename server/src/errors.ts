@@ -1,0 +1,6 @@
+import type { ErrorCode } from '@guise/shared';
+
+/** An error meant for the client: its code and message go into the ack. */
+export class RequestError extends Error {
+  constructor(readonly code: ErrorCode, message: string) { super(message); }
+}

@@ -1,0 +1,71 @@
+// Owns the mediasoup worker processes: one per core by default. Routers go to
+// the least-loaded worker. A worker that dies is replaced; the routers it
+// hosted die with it, and their rooms close themselves (see Room).
+import { EventEmitter } from 'node:events';
+import * as mediasoup from 'mediasoup';
+import type { types } from 'mediasoup';
+import type { Logger } from '../log.ts';
+import { mediaCodecs } from './codecs.ts';
+
+export interface WorkerPoolOptions { size: number; log: Logger }
+
+export class WorkerPool extends EventEmitter<{ replaced: [deadPid: number, newPid: number] }> {
+  private readonly workers: types.Worker[] = [];
+  private closed = false;
+
+  private constructor(private readonly opts: WorkerPoolOptions) { super(); }
+
+  static async create(opts: WorkerPoolOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool(opts);
+    for (let i = 0; i < opts.size; i++) pool.workers.push(await pool.spawn());
+    return pool;
+  }
+
+  get pids(): number[] { return this.workers.map((w) => w.pid); }
+
+  async createRouter(): Promise<types.Router> {
+    const worker = this.leastLoaded();
+    return worker.createRouter({ mediaCodecs });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.workers) w.close();
+    this.workers.length = 0;
+  }
+
+  private leastLoaded(): types.Worker {
+    if (this.workers.length === 0) throw new Error('no mediasoup worker is running');
+    const load = (w: types.Worker) => (w.appData as { routers: number }).routers;
+    return this.workers.reduce((best, w) => (load(w) < load(best) ? w : best));
+  }
+
+  private async spawn(): Promise<types.Worker> {
+    const worker = await mediasoup.createWorker<{ routers: number }>({
+      logLevel: 'warn',
+      appData: { routers: 0 },
+    });
+    worker.observer.on('newrouter', (router) => {
+      worker.appData.routers++;
+      router.observer.once('close', () => worker.appData.routers--);
+    });
+    worker.once('died', (err) => void this.replace(worker, err));
+    this.opts.log.info({ pid: worker.pid }, 'mediasoup worker started');
+    return worker;
+  }
+
+  private async replace(dead: types.Worker, err: Error): Promise<void> {
+    this.opts.log.error({ pid: dead.pid, err: err.message }, 'mediasoup worker died; starting a replacement');
+    const i = this.workers.indexOf(dead);
+    if (i >= 0) this.workers.splice(i, 1);
+    if (this.closed) return;
+    try {
+      const fresh = await this.spawn();
+      if (this.closed) { fresh.close(); return; }
+      this.workers.push(fresh);
+      this.emit('replaced', dead.pid, fresh.pid);
+    } catch (e) {
+      this.opts.log.fatal({ err: (e as Error).message }, 'could not start a replacement mediasoup worker');
+    }
+  }
+}

@@ -1,0 +1,24 @@
+// One participant: its display name, how to reach it, and the media objects it
+// owns. Closing a peer closes all of them.
+import type { types } from 'mediasoup';
+import type { Notifications, NotificationName, PeerInfo } from '@guise/shared';
+
+export type Notify = <N extends NotificationName>(name: N, data: Notifications[N]) => void;
+
+export class Peer {
+  readonly transports = new Map<string, types.WebRtcTransport>();
+  readonly producers = new Map<string, types.Producer>();
+  readonly consumers = new Map<string, types.Consumer>();
+
+  constructor(readonly id: string, readonly displayName: string, readonly notify: Notify) {}
+
+  get info(): PeerInfo { return { id: this.id, displayName: this.displayName }; }
+
+  /** Closing the transports closes their producers and consumers too. */
+  close(): void {
+    for (const t of this.transports.values()) t.close();
+    this.transports.clear();
+    this.producers.clear();
+    this.consumers.clear();
+  }
+}

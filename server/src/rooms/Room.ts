@@ -1,0 +1,204 @@
+// A Room owns one mediasoup Router and the peers in it. All room state changes
+// happen here; the signaling edge only validates and routes messages.
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import type { Notifications, ProducerAppData, ProducerInfo, RequestData, Responses } from '@guise/shared';
+import { RequestError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Peer } from './Peer.ts';
+
+export interface RtcOptions { listenIp: string; announcedAddress: string | undefined; minPort: number; maxPort: number }
+
+/** Bounds that stop one client from exhausting the media worker. */
+const MAX_TRANSPORTS_PER_PEER = 4;
+const MAX_PRODUCERS_PER_PEER = 4;
+const MAX_PEERS_PER_ROOM = 16;
+
+type CloseReason = Notifications['roomClosed']['reason'] | 'empty';
+
+export class Room extends EventEmitter<{ close: [] }> {
+  private readonly peers = new Map<string, Peer>();
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    private readonly router: types.Router,
+    private readonly rtc: RtcOptions,
+    private readonly log: Logger,
+  ) {
+    super();
+    // The router dies with its worker; the room can't carry on without it.
+    router.on('workerclose', () => this.close('media_worker_died'));
+  }
+
+  get isClosed(): boolean { return this.closed; }
+  get peerCount(): number { return this.peers.size; }
+  get workerPid(): number | undefined { return (this.router.appData as { workerPid?: number }).workerPid; }
+
+  join(peer: Peer): Responses['join'] {
+    this.assertOpen();
+    if (this.peers.size >= MAX_PEERS_PER_ROOM) throw new RequestError('bad_request', `room is full (${MAX_PEERS_PER_ROOM} peers)`);
+    const others = [...this.peers.values()];
+    this.peers.set(peer.id, peer);
+    for (const other of others) other.notify('peerJoined', peer.info);
+    this.log.info({ room: this.id, peer: peer.id, peers: this.peers.size }, 'peer joined');
+    return {
+      peerId: peer.id,
+      rtpCapabilities: this.router.rtpCapabilities,
+      peers: others.map((p) => p.info),
+      producers: others.flatMap((p) => [...p.producers.values()].map((pr) => producerInfo(p.id, pr))),
+    };
+  }
+
+  leave(peer: Peer): void {
+    if (!this.peers.delete(peer.id)) return;
+    peer.close();
+    for (const other of this.peers.values()) other.notify('peerLeft', { peerId: peer.id });
+    this.log.info({ room: this.id, peer: peer.id, peers: this.peers.size }, 'peer left');
+    if (this.peers.size === 0) this.close('empty');
+  }
+
+  async createTransport(peer: Peer, { direction }: RequestData<'createTransport'>): Promise<Responses['createTransport']> {
+    this.assertMember(peer);
+    if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) throw new RequestError('bad_request', 'too many transports');
+    const { listenIp, announcedAddress, minPort, maxPort } = this.rtc;
+    const portRange = { min: minPort, max: maxPort };
+    const transport = await this.router.createWebRtcTransport({
+      listenInfos: [
+        { protocol: 'udp', ip: listenIp, announcedAddress, portRange },
+        { protocol: 'tcp', ip: listenIp, announcedAddress, portRange },
+      ],
+      preferUdp: true,
+      appData: { direction },
+    });
+    if (!this.peers.has(peer.id)) { transport.close(); throw new RequestError('not_joined', 'left the room'); }
+    peer.transports.set(transport.id, transport);
+    transport.observer.once('close', () => peer.transports.delete(transport.id));
+    return {
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+    };
+  }
+
+  async connectTransport(peer: Peer, { transportId, dtlsParameters }: RequestData<'connectTransport'>): Promise<void> {
+    const transport = this.transportOf(peer, transportId);
+    await media(() => transport.connect({ dtlsParameters: dtlsParameters as unknown as types.DtlsParameters }));
+  }
+
+  async produce(peer: Peer, { transportId, kind, rtpParameters, appData }: RequestData<'produce'>): Promise<Responses['produce']> {
+    const transport = this.transportOf(peer, transportId, 'send');
+    if (peer.producers.size >= MAX_PRODUCERS_PER_PEER) throw new RequestError('bad_request', 'too many producers');
+    const producer = await media(() => transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, appData }));
+    peer.producers.set(producer.id, producer);
+    producer.observer.once('close', () => peer.producers.delete(producer.id));
+    const info = producerInfo(peer.id, producer);
+    for (const other of this.peers.values()) if (other !== peer) other.notify('newProducer', info);
+    return { producerId: producer.id };
+  }
+
+  /** The consumer starts paused; the client resumes it once it is ready to render, so no keyframe is lost. */
+  async consume(peer: Peer, { transportId, producerId, rtpCapabilities }: RequestData<'consume'>): Promise<Responses['consume']> {
+    const transport = this.transportOf(peer, transportId, 'recv');
+    const owner = this.producerOwner(producerId);
+    if (!owner) throw new RequestError('not_found', `no producer ${producerId} in this room`);
+    if (owner === peer) throw new RequestError('bad_request', 'cannot consume your own producer');
+    const caps = rtpCapabilities as unknown as types.RtpCapabilities;
+    let canConsume = false;
+    try { canConsume = this.router.canConsume({ producerId, rtpCapabilities: caps }); } catch { /* malformed caps */ }
+    if (!canConsume) {
+      throw new RequestError('media_error', 'your device cannot receive this producer\'s codec');
+    }
+    const producer = owner.producers.get(producerId)!;
+    const consumer = await media(() => transport.consume({ producerId, rtpCapabilities: caps, paused: true }));
+    peer.consumers.set(consumer.id, consumer);
+    consumer.observer.once('close', () => peer.consumers.delete(consumer.id));
+    consumer.on('producerclose', () => consumer.close());
+    return {
+      consumerId: consumer.id,
+      producerId,
+      peerId: owner.id,
+      kind: consumer.kind,
+      rtpParameters: consumer.rtpParameters,
+      producerPaused: consumer.producerPaused,
+      appData: producer.appData as ProducerAppData,
+    };
+  }
+
+  async resumeConsumer(peer: Peer, { consumerId }: RequestData<'resumeConsumer'>): Promise<void> {
+    this.assertMember(peer);
+    const consumer = peer.consumers.get(consumerId);
+    if (!consumer) throw new RequestError('not_found', `no consumer ${consumerId}`);
+    await consumer.resume();
+  }
+
+  async setProducerPaused(peer: Peer, producerId: string, paused: boolean): Promise<void> {
+    const producer = this.producerOf(peer, producerId);
+    if (paused) await producer.pause(); else await producer.resume();
+    const event = paused ? 'producerPaused' : 'producerResumed';
+    for (const other of this.peers.values()) if (other !== peer) other.notify(event, { producerId, peerId: peer.id });
+  }
+
+  closeProducer(peer: Peer, producerId: string): void {
+    this.producerOf(peer, producerId).close();
+    for (const other of this.peers.values()) if (other !== peer) other.notify('producerClosed', { producerId, peerId: peer.id });
+  }
+
+  close(reason: CloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const peer of this.peers.values()) {
+      peer.close();
+      if (reason !== 'empty') peer.notify('roomClosed', { reason });
+    }
+    this.peers.clear();
+    this.router.close();
+    this.log.info({ room: this.id, reason }, 'room closed');
+    this.emit('close');
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RequestError('room_closed', 'the room has closed; join again');
+  }
+
+  private assertMember(peer: Peer): void {
+    this.assertOpen();
+    if (this.peers.get(peer.id) !== peer) throw new RequestError('not_joined', 'join a room first');
+  }
+
+  private transportOf(peer: Peer, transportId: string, direction?: 'send' | 'recv'): types.WebRtcTransport {
+    this.assertMember(peer);
+    const transport = peer.transports.get(transportId);
+    if (!transport) throw new RequestError('not_found', `no transport ${transportId}`);
+    if (direction && (transport.appData as { direction: string }).direction !== direction) {
+      throw new RequestError('bad_request', `transport ${transportId} is not a ${direction} transport`);
+    }
+    return transport;
+  }
+
+  private producerOf(peer: Peer, producerId: string): types.Producer {
+    this.assertMember(peer);
+    const producer = peer.producers.get(producerId);
+    if (!producer) throw new RequestError('not_found', `no producer ${producerId} of yours`);
+    return producer;
+  }
+
+  private producerOwner(producerId: string): Peer | undefined {
+    for (const p of this.peers.values()) if (p.producers.has(producerId)) return p;
+    return undefined;
+  }
+}
+
+/** mediasoup validates RTP/DTLS parameters in depth; whatever it refuses, the request got wrong. */
+async function media<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw new RequestError('media_error', err instanceof Error ? err.message : String(err));
+  }
+}
+
+function producerInfo(peerId: string, producer: types.Producer): ProducerInfo {
+  return { producerId: producer.id, peerId, kind: producer.kind, paused: producer.paused, appData: producer.appData as ProducerAppData };
+}

@@ -1,0 +1,39 @@
+// Finds or creates rooms by name. Anyone can host: joining an unknown room
+// creates it on the least-loaded media worker; an empty room goes away.
+import type { Logger } from '../log.ts';
+import type { WorkerPool } from '../media/WorkerPool.ts';
+import { Room, type RtcOptions } from './Room.ts';
+
+export class RoomRegistry {
+  private readonly rooms = new Map<string, Room>();
+  /** Router creation is async; concurrent joins of a new room must share one. */
+  private readonly pending = new Map<string, Promise<Room>>();
+
+  constructor(private readonly pool: WorkerPool, private readonly rtc: RtcOptions, private readonly log: Logger) {}
+
+  get size(): number { return this.rooms.size; }
+  get(id: string): Room | undefined { return this.rooms.get(id); }
+
+  async getOrCreate(id: string): Promise<Room> {
+    const existing = this.rooms.get(id);
+    if (existing && !existing.isClosed) return existing;
+    let pending = this.pending.get(id);
+    if (!pending) {
+      pending = this.create(id).finally(() => this.pending.delete(id));
+      this.pending.set(id, pending);
+    }
+    return pending;
+  }
+
+  closeAll(): void {
+    for (const room of this.rooms.values()) room.close('server_shutdown');
+  }
+
+  private async create(id: string): Promise<Room> {
+    const router = await this.pool.createRouter();
+    const room = new Room(id, router, this.rtc, this.log);
+    this.rooms.set(id, room);
+    room.once('close', () => { if (this.rooms.get(id) === room) this.rooms.delete(id); });
+    return room;
+  }
+}

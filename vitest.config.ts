@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests: pure logic plus the server against a real mediasoup worker.
+// Browser end-to-end tests live in e2e/ with their own config.
+export default defineConfig({
+  test: {
+    include: ['shared/test/**/*.test.ts', 'server/test/**/*.test.ts', 'client/test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
