@@ -1,0 +1,13 @@
+// Adds up vitest JSON reports into the plain closing line CI reads.
+import fs from 'node:fs';
+
+let passed = 0, failed = 0, skipped = 0;
+for (const file of process.argv.slice(2)) {
+  if (!fs.existsSync(file)) { console.error(`missing report ${file}: that suite did not run`); failed++; continue; }
+  const r = JSON.parse(fs.readFileSync(file, 'utf8'));
+  passed += r.numPassedTests;
+  failed += r.numFailedTests + (r.numFailedTestSuites ?? 0);
+  skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+}
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
