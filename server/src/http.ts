@@ -11,6 +11,9 @@ export function createHttpServer(config: Config, health: HealthProbe): http.Serv
   const serveClient = config.clientDist && fs.existsSync(config.clientDist)
     ? sirv(config.clientDist, {
       single: true, // the client routes by query string; every path gets index.html
+      // Re-stat files per request: a client rebuild under a running server must
+      // not be served with the old sizes (a truncated index.html).
+      dev: true,
       etag: true,
       setHeaders: (res, path) => {
         if (path.startsWith('/assets/')) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');

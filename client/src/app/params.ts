@@ -1,0 +1,50 @@
+// The page's URL: what it asks for (room, name, autojoin) and the link to share.
+
+export interface LaunchParams {
+  room: string | null;
+  name: string | null;
+  /** Join without waiting for a click (links from automation, bookmarks). */
+  autojoin: boolean;
+}
+
+export const MAX_ROOM_LENGTH = 64;
+export const MAX_NAME_LENGTH = 40;
+
+export function parseParams(search: string): LaunchParams {
+  const q = new URLSearchParams(search);
+  const room = sanitizeRoom((q.get('room') ?? '').trim());
+  const name = (q.get('name') ?? '').trim().slice(0, MAX_NAME_LENGTH);
+  const autojoin = ['1', 'true', 'yes'].includes((q.get('autojoin') ?? '').toLowerCase());
+  return { room: room || null, name: name || null, autojoin };
+}
+
+/**
+ * Shapes typed text into a room name the server accepts (letters, digits,
+ * "-" and "_"): spaces become "-", anything else is dropped. The server still
+ * has the final word; this only keeps people from typing a broken link.
+ */
+export function sanitizeRoom(input: string): string {
+  return input
+    .replace(/\s+/g, '-')
+    .replace(/[^A-Za-z0-9_-]/g, '')
+    .slice(0, MAX_ROOM_LENGTH);
+}
+
+const adjectives = ['amber', 'brisk', 'calm', 'dusky', 'eager', 'fuzzy', 'gentle', 'hazy', 'jolly', 'lucky', 'mellow', 'nimble', 'quiet', 'rapid', 'sunny', 'witty'];
+const nouns = ['otter', 'falcon', 'maple', 'comet', 'harbor', 'lynx', 'meadow', 'pebble', 'quartz', 'raven', 'willow', 'tiger', 'canyon', 'ember', 'koala', 'lagoon'];
+
+/** A friendly, hard-to-guess-by-accident room name such as "quiet-otter-4821". */
+export function randomRoomName(random: () => number = Math.random): string {
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length) % list.length]!;
+  const digits = String(Math.floor(random() * 10_000)).padStart(4, '0');
+  return `${pick(adjectives)}-${pick(nouns)}-${digits}`;
+}
+
+/** The link that brings someone else into `room`: this page with only ?room=. */
+export function roomLink(href: string, room: string): string {
+  const url = new URL(href);
+  url.search = '';
+  url.hash = '';
+  url.searchParams.set('room', room);
+  return url.toString();
+}

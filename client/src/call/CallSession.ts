@@ -1,0 +1,506 @@
+// One person's presence in a call, modelled on mediasoup-demo's RoomClient:
+// join → load the Device → a send and a recv transport → produce camera and
+// mic → consume everyone else. The UI reads immutable CallState snapshots
+// through the Svelte store contract (`$session` in a component).
+//
+// Each pass at being in the room is an Attempt. Losing it (socket drop, room
+// closed, leave) closes everything it made; a late answer that belongs to a
+// closed Attempt is dropped, so a reconnect never mixes old and new state.
+import { Device } from 'mediasoup-client';
+import type { types as ms } from 'mediasoup-client';
+import type { ProducerAppData, ProducerInfo, RequestData } from '@guise/shared';
+import { createVideoPipeline, type VideoPipeline, type VideoPipelineFactory } from '../pipeline/VideoPipeline.ts';
+import {
+  connectionLostMessage, disconnectedMessage, failedMessage, roomClosedMessage, unreachableMessage,
+} from './messages.ts';
+import { connectSignaling, SignalingError, type ConnectionState, type Signaling, type StateCause } from './signaling.ts';
+import type { CallState, CallStatus, JoinOptions, RemotePeer } from './types.ts';
+
+export type { CallState, CallStatus, JoinOptions, RemotePeer } from './types.ts';
+
+export interface CallSessionDeps {
+  connect: () => Signaling;
+  createDevice: () => Promise<Device>;
+  createPipeline: VideoPipelineFactory;
+  /** Named in "can't reach the server" messages. */
+  serverUrl: string;
+}
+
+type Source = ProducerAppData['source'];
+
+interface RemoteProducer {
+  info: ProducerInfo;
+  paused: boolean;
+  consumer?: ms.Consumer;
+}
+
+interface Attempt {
+  closed: boolean;
+  selfId: string | null;
+  device?: Device;
+  transports: ms.Transport[];
+  recv: Deferred<ms.Transport>;
+  producers: Map<Source, ms.Producer>;
+  /** Remote producers by producer id, consumed or on their way. */
+  remote: Map<string, RemoteProducer>;
+  peers: Map<string, { id: string; displayName: string }>;
+}
+
+/** Thrown inside an Attempt's steps once the Attempt is closed; never shown. */
+class Superseded extends Error {}
+
+export class CallSession {
+  private readonly deps: CallSessionDeps;
+  private readonly subscribers = new Set<(state: CallState) => void>();
+  private current: CallState;
+
+  private status: CallStatus = 'idle';
+  private error: string | null = null;
+  private target: { room: string; displayName: string } | null = null;
+  /** True while the session should be in the room (rejoin after a reconnect). */
+  private wantInRoom = false;
+  private signaling: Signaling | undefined;
+  private signalingOff: (() => void)[] = [];
+  private attempt: Attempt | undefined;
+  private media: { video: MediaStreamTrack | null; audio: MediaStreamTrack | null; pipeline: VideoPipeline | null } =
+    { video: null, audio: null, pipeline: null };
+  private micMuted = false;
+  private cameraOff = false;
+
+  constructor(deps: Partial<CallSessionDeps> = {}) {
+    this.deps = {
+      connect: deps.connect ?? (() => connectSignaling()),
+      createDevice: deps.createDevice ?? (() => Device.factory()),
+      createPipeline: deps.createPipeline ?? createVideoPipeline,
+      serverUrl: deps.serverUrl ?? (typeof location === 'undefined' ? 'this address' : location.origin),
+    };
+    this.current = this.snapshot();
+  }
+
+  /** The latest snapshot. */
+  get state(): CallState { return this.current; }
+
+  /** Svelte store contract: `run` gets the current state now and every change after. */
+  subscribe(run: (state: CallState) => void): () => void {
+    this.subscribers.add(run);
+    run(this.current);
+    return () => { this.subscribers.delete(run); };
+  }
+
+  /**
+   * Joins `room`, taking ownership of the given tracks (stopped on leave).
+   * Resolves once the first attempt is settled: connected, or failed with
+   * `state.error` set. While the server is unreachable it keeps waiting.
+   */
+  join(opts: JoinOptions): Promise<void> {
+    if (this.status !== 'idle') return Promise.reject(new Error('already in a call; leave it first'));
+    this.target = { room: opts.room, displayName: opts.displayName };
+    const video = opts.video ?? null;
+    const audio = opts.audio ?? null;
+    this.media = { video, audio, pipeline: video ? this.deps.createPipeline(video) : null };
+    this.micMuted = false;
+    this.cameraOff = false;
+    this.openSignaling();
+    this.enterRoom();
+    return this.untilSettled();
+  }
+
+  /** After the room closed or the connection was given up: a fresh join with the same media. */
+  rejoin(): Promise<void> {
+    if (!this.target || this.wantInRoom) return this.untilSettled();
+    if (!this.signaling) this.openSignaling();
+    this.enterRoom();
+    return this.untilSettled();
+  }
+
+  setMicMuted(muted: boolean): Promise<void> {
+    this.micMuted = muted;
+    return this.applyPause('mic', muted, this.media.audio);
+  }
+
+  setCameraOff(off: boolean): Promise<void> {
+    this.cameraOff = off;
+    return this.applyPause('camera', off, this.media.pipeline?.output ?? null);
+  }
+
+  /** Leaves the room and releases everything: producers, consumers, transports, socket, tracks. */
+  leave(): void {
+    const sig = this.signaling;
+    const a = this.attempt;
+    this.wantInRoom = false;
+    // Closing the socket alone makes the server drop us; `leave` says it sooner.
+    if (sig && a?.selfId && sig.state === 'connected') sig.request('leave', {}).catch(() => {});
+    this.dropAttempt();
+    this.closeSignaling();
+    const { video, audio, pipeline } = this.media;
+    pipeline?.destroy();
+    video?.stop();
+    audio?.stop();
+    this.media = { video: null, audio: null, pipeline: null };
+    this.target = null;
+    this.micMuted = false;
+    this.cameraOff = false;
+    this.update({ status: 'idle', error: null });
+  }
+
+  // --- the room -----------------------------------------------------------
+
+  private enterRoom(): void {
+    const sig = this.signaling!;
+    this.wantInRoom = true;
+    this.error = null;
+    if (sig.state === 'connected') {
+      void this.runAttempt(sig);
+      return;
+    }
+    // The 'connected' state event starts the attempt.
+    if (sig.state === 'disconnected') sig.reconnect();
+    this.update({ status: sig.state === 'reconnecting' ? 'reconnecting' : 'connecting' });
+  }
+
+  private async runAttempt(sig: Signaling): Promise<void> {
+    this.dropAttempt();
+    const a: Attempt = {
+      closed: false,
+      selfId: null,
+      transports: [],
+      recv: deferred(),
+      producers: new Map(),
+      remote: new Map(),
+      peers: new Map(),
+    };
+    this.attempt = a;
+    this.update({ status: 'connecting' });
+    const { room, displayName } = this.target!;
+    try {
+      const joined = await sig.request('join', { room, displayName });
+      check(a);
+      a.selfId = joined.peerId;
+      for (const p of joined.peers) if (!a.peers.has(p.id)) a.peers.set(p.id, p);
+      // In the room again: connection trouble is over. Errors from here on stick.
+      this.update({ error: null });
+
+      const device = await this.deps.createDevice();
+      await device.load({ routerRtpCapabilities: joined.rtpCapabilities as ms.RtpCapabilities });
+      check(a);
+      a.device = device;
+
+      a.recv.resolve(await this.createTransport(sig, a, 'recv'));
+      for (const p of joined.producers) void this.consume(sig, a, p);
+
+      const { pipeline, audio } = this.media;
+      if (pipeline || audio) {
+        const send = await this.createTransport(sig, a, 'send');
+        // A failed publish is worth a message, not the whole call.
+        if (pipeline) {
+          const appData: ProducerAppData = { source: 'camera', synthetic: pipeline.synthetic };
+          if (pipeline.identityLabel) appData.identityLabel = pipeline.identityLabel;
+          await this.publish(sig, a, send, pipeline.output, appData).catch((err) => this.failStep(a, 'send your camera', err));
+        }
+        if (audio) {
+          await this.publish(sig, a, send, audio, { source: 'mic', synthetic: false })
+            .catch((err) => this.failStep(a, 'send your microphone', err));
+        }
+      }
+      check(a);
+      this.update({ status: 'connected' });
+    } catch (err) {
+      // A closed attempt was superseded; a dropped socket is the state handler's business.
+      if (a.closed || (err instanceof SignalingError && err.code === 'disconnected')) return;
+      this.dropAttempt();
+      this.wantInRoom = false;
+      this.update({ status: 'disconnected', error: failedMessage(`join room "${room}"`, err) });
+    }
+  }
+
+  private async createTransport(sig: Signaling, a: Attempt, direction: 'send' | 'recv'): Promise<ms.Transport> {
+    const opts = await sig.request('createTransport', { direction });
+    check(a);
+    const transport = direction === 'send'
+      ? a.device!.createSendTransport(opts as ms.TransportOptions)
+      : a.device!.createRecvTransport(opts as ms.TransportOptions);
+    a.transports.push(transport);
+
+    // mediasoup-client asks for these once DTLS / a producer needs the server.
+    transport.on('connect', ({ dtlsParameters }, done, fail) => {
+      sig.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => done(), fail);
+    });
+    if (direction === 'send') {
+      transport.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
+        sig.request('produce', {
+          transportId: transport.id,
+          kind,
+          rtpParameters: rtpParameters as RequestData<'produce'>['rtpParameters'],
+          // Exactly the appData given to transport.produce(); the server wants it strict.
+          appData: appData as ProducerAppData,
+        }).then(({ producerId }) => done({ id: producerId }), fail);
+      });
+    }
+    transport.on('connectionstatechange', (state) => {
+      if (state === 'failed' && !a.closed) {
+        this.update({ error: 'The media connection to the server failed; a firewall may be blocking it. Try rejoining.' });
+      }
+    });
+    return transport;
+  }
+
+  private async publish(
+    sig: Signaling, a: Attempt, send: ms.Transport, track: MediaStreamTrack, appData: ProducerAppData,
+  ): Promise<void> {
+    const source = appData.source;
+    const isOff = () => (source === 'mic' ? this.micMuted : this.cameraOff);
+    // A producer made from a disabled track starts paused locally, so a muted
+    // mic never sends a moment of sound; the server learns it right after.
+    track.enabled = !isOff();
+    // stopTracks: false: the tracks outlive producers (a rejoin reuses them).
+    const producer = await send.produce({ track, stopTracks: false, appData });
+    if (a.closed) { producer.close(); throw new Superseded(); }
+    a.producers.set(source, producer);
+    producer.on('trackended', () => {
+      if (a.closed) return;
+      const device = source === 'mic' ? 'microphone' : 'camera';
+      this.update({ error: `Your ${device} stopped (unplugged or taken by another app). Leave and join again to restart it.` });
+    });
+    if (isOff()) {
+      producer.pause();
+      await sig.request('pauseProducer', { producerId: producer.id });
+    } else if (producer.paused) {
+      producer.resume();
+    }
+    this.update({});
+  }
+
+  /** consume → local consumer → resumeConsumer (the server creates it paused). */
+  private async consume(sig: Signaling, a: Attempt, info: ProducerInfo): Promise<void> {
+    if (a.closed || a.remote.has(info.producerId) || info.peerId === a.selfId) return;
+    const entry: RemoteProducer = { info, paused: info.paused };
+    a.remote.set(info.producerId, entry);
+    const gone = () => a.closed || a.remote.get(info.producerId) !== entry;
+    try {
+      const recv = await a.recv.promise;
+      const opts = await sig.request('consume', {
+        transportId: recv.id,
+        producerId: info.producerId,
+        rtpCapabilities: a.device!.rtpCapabilities as RequestData<'consume'>['rtpCapabilities'],
+      });
+      // The server's consumer closes along with its producer; nothing to undo.
+      if (gone()) return;
+      const consumer = await recv.consume({
+        id: opts.consumerId,
+        producerId: opts.producerId,
+        kind: opts.kind,
+        rtpParameters: opts.rtpParameters as ms.RtpParameters,
+        // One stream id per peer lets the browser lip-sync its audio and video.
+        streamId: `${opts.peerId}-av`,
+        appData: { ...opts.appData },
+      });
+      if (gone()) { consumer.close(); return; }
+      entry.consumer = consumer;
+      entry.paused = opts.producerPaused;
+      this.update({});
+      await sig.request('resumeConsumer', { consumerId: consumer.id });
+    } catch (err) {
+      if (gone() || (err instanceof SignalingError && err.code === 'disconnected')) return;
+      const who = a.peers.get(info.peerId)?.displayName ?? 'a participant';
+      this.update({ error: failedMessage(`receive ${who}'s ${info.kind === 'audio' ? 'audio' : 'video'}`, err) });
+    }
+  }
+
+  private removeRemote(a: Attempt, producerId: string): void {
+    const entry = a.remote.get(producerId);
+    if (!entry) return;
+    entry.consumer?.close();
+    a.remote.delete(producerId);
+  }
+
+  private async applyPause(source: Source, off: boolean, track: MediaStreamTrack | null): Promise<void> {
+    const a = this.attempt;
+    const producer = a?.closed ? undefined : a?.producers.get(source);
+    this.update({});
+    if (!producer) {
+      // Not published (yet): the next publish reads the flag; keep the track in line.
+      if (track) track.enabled = !off;
+      return;
+    }
+    // Locally first: a paused producer disables its track, so nothing leaves
+    // this machine even if the request below fails.
+    if (off) producer.pause(); else producer.resume();
+    try {
+      await this.signaling!.request(off ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
+    } catch (err) {
+      if (a!.closed || (err instanceof SignalingError && err.code === 'disconnected')) return;
+      const what = source === 'mic' ? (off ? 'mute' : 'unmute') : (off ? 'turn the camera off' : 'turn the camera on');
+      this.update({ error: failedMessage(what, err) });
+    }
+  }
+
+  private failStep(a: Attempt, what: string, err: unknown): void {
+    if (a.closed || err instanceof Superseded) return;
+    if (err instanceof SignalingError && err.code === 'disconnected') return;
+    this.update({ error: failedMessage(what, err) });
+  }
+
+  /** Closes everything the current attempt made. The server side is gone or going. */
+  private dropAttempt(): void {
+    const a = this.attempt;
+    if (!a) return;
+    this.attempt = undefined;
+    a.closed = true;
+    a.recv.reject(new Superseded());
+    for (const producer of a.producers.values()) producer.close();
+    for (const entry of a.remote.values()) entry.consumer?.close();
+    for (const transport of a.transports) transport.close();
+    a.producers.clear();
+    a.remote.clear();
+    a.peers.clear();
+    this.update({});
+  }
+
+  // --- the socket ---------------------------------------------------------
+
+  private openSignaling(): void {
+    this.closeSignaling();
+    const sig = this.deps.connect();
+    this.signaling = sig;
+    this.signalingOff = [
+      sig.onState((state, cause) => this.onConnectionState(sig, state, cause)),
+      sig.on('peerJoined', (p) => this.inAttempt((a) => {
+        if (!a.peers.has(p.id)) a.peers.set(p.id, { id: p.id, displayName: p.displayName });
+      })),
+      sig.on('peerLeft', ({ peerId }) => this.inAttempt((a) => {
+        for (const [id, entry] of a.remote) if (entry.info.peerId === peerId) this.removeRemote(a, id);
+        a.peers.delete(peerId);
+      })),
+      sig.on('newProducer', (info) => this.inAttempt((a) => { void this.consume(sig, a, info); })),
+      sig.on('producerClosed', ({ producerId }) => this.inAttempt((a) => this.removeRemote(a, producerId))),
+      sig.on('producerPaused', ({ producerId }) => this.inAttempt((a) => this.setRemotePaused(a, producerId, true))),
+      sig.on('producerResumed', ({ producerId }) => this.inAttempt((a) => this.setRemotePaused(a, producerId, false))),
+      sig.on('roomClosed', ({ reason }) => {
+        if (!this.wantInRoom) return;
+        this.wantInRoom = false;
+        this.dropAttempt();
+        this.update({ status: 'closed', error: roomClosedMessage(reason) });
+      }),
+    ];
+  }
+
+  /** Runs a notification's effect on the live attempt (if any), then publishes the new state. */
+  private inAttempt(fn: (a: Attempt) => void): void {
+    const a = this.attempt;
+    if (!a || a.closed) return;
+    fn(a);
+    this.update({});
+  }
+
+  private setRemotePaused(a: Attempt, producerId: string, paused: boolean): void {
+    const entry = a.remote.get(producerId);
+    if (entry) entry.paused = paused;
+  }
+
+  private onConnectionState(sig: Signaling, state: ConnectionState, cause?: StateCause): void {
+    if (sig !== this.signaling || !this.wantInRoom) return;
+    const unreachable = cause?.type === 'connect_error' ? unreachableMessage(this.deps.serverUrl) : undefined;
+    switch (state) {
+      case 'connected':
+        // After a reconnect the server has forgotten us: join afresh.
+        if (!this.attempt) void this.runAttempt(sig);
+        break;
+      case 'connecting':
+        this.update({ status: 'connecting', error: unreachable ?? this.error });
+        break;
+      case 'reconnecting':
+        this.dropAttempt();
+        this.update({ status: 'reconnecting', error: unreachable ?? connectionLostMessage });
+        break;
+      case 'disconnected':
+        this.wantInRoom = false;
+        this.dropAttempt();
+        this.update({ status: 'disconnected', error: unreachable ?? disconnectedMessage });
+        break;
+    }
+  }
+
+  private closeSignaling(): void {
+    for (const off of this.signalingOff) off();
+    this.signalingOff = [];
+    this.signaling?.close();
+    this.signaling = undefined;
+  }
+
+  // --- state --------------------------------------------------------------
+
+  private update(patch: { status?: CallStatus; error?: string | null }): void {
+    if (patch.status !== undefined) this.status = patch.status;
+    if (patch.error !== undefined) this.error = patch.error;
+    this.current = this.snapshot();
+    for (const run of [...this.subscribers]) run(this.current);
+  }
+
+  private snapshot(): CallState {
+    const a = this.attempt;
+    const { pipeline, audio } = this.media;
+    return {
+      status: this.status,
+      room: this.target?.room ?? null,
+      displayName: this.target?.displayName ?? '',
+      selfId: a?.selfId ?? null,
+      local: {
+        videoTrack: pipeline?.output ?? null,
+        audioTrack: audio,
+        micMuted: this.micMuted,
+        cameraOff: this.cameraOff,
+        synthetic: pipeline?.synthetic ?? false,
+      },
+      peers: a ? [...a.peers.values()].map((p) => remotePeer(p, a.remote)) : [],
+      error: this.error,
+      canRejoin: this.status === 'closed' || this.status === 'disconnected',
+    };
+  }
+
+  /** Resolves when the session is no longer on its way into the room. */
+  private untilSettled(): Promise<void> {
+    return new Promise((resolve) => {
+      let off: (() => void) | undefined;
+      let done = false;
+      off = this.subscribe((s) => {
+        if (done || s.status === 'connecting' || s.status === 'reconnecting') return;
+        done = true;
+        queueMicrotask(() => off?.());
+        resolve();
+      });
+      if (done) off();
+    });
+  }
+}
+
+function remotePeer(p: { id: string; displayName: string }, remote: Map<string, RemoteProducer>): RemotePeer {
+  const mine = [...remote.values()].filter((r) => r.info.peerId === p.id);
+  // Prefer a producer whose track has arrived; a peer sends one of each kind.
+  const pick = (kind: 'audio' | 'video') =>
+    mine.find((r) => r.info.kind === kind && r.consumer) ?? mine.find((r) => r.info.kind === kind);
+  const video = pick('video');
+  const audio = pick('audio');
+  return {
+    id: p.id,
+    displayName: p.displayName,
+    videoTrack: video?.consumer?.track ?? null,
+    audioTrack: audio?.consumer?.track ?? null,
+    videoPaused: video?.paused ?? false,
+    audioPaused: audio?.paused ?? false,
+    synthetic: mine.some((r) => r.info.kind === 'video' && r.info.appData.synthetic),
+    identityLabel: video?.info.appData.identityLabel ?? null,
+  };
+}
+
+function check(a: Attempt): void {
+  if (a.closed) throw new Superseded();
+}
+
+interface Deferred<T> { promise: Promise<T>; resolve(value: T): void; reject(err: Error): void }
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  promise.catch(() => {}); // an attempt closed before its recv transport existed
+  return { promise, resolve, reject };
+}

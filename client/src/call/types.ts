@@ -1,0 +1,50 @@
+// The call's state as the UI sees it: plain immutable snapshots, one per change.
+
+export type CallStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
+
+export interface RemotePeer {
+  id: string;
+  displayName: string;
+  videoTrack: MediaStreamTrack | null;
+  audioTrack: MediaStreamTrack | null;
+  /** The sender turned its camera off (the producer is paused). */
+  videoPaused: boolean;
+  /** The sender muted its microphone. */
+  audioPaused: boolean;
+  /** The sender declared its video synthetic (producer appData.synthetic). */
+  synthetic: boolean;
+  identityLabel: string | null;
+}
+
+export interface LocalMedia {
+  /** What is published and shown in the local tile: the pipeline's output. */
+  videoTrack: MediaStreamTrack | null;
+  audioTrack: MediaStreamTrack | null;
+  micMuted: boolean;
+  cameraOff: boolean;
+  synthetic: boolean;
+}
+
+export interface CallState {
+  status: CallStatus;
+  room: string | null;
+  displayName: string;
+  /** This client's peer id in the room, once joined. */
+  selfId: string | null;
+  local: LocalMedia;
+  /** Everyone else in the room, in join order. */
+  peers: RemotePeer[];
+  /** A message a person can act on, or null. */
+  error: string | null;
+  /** Not in the room and not trying to be: offer a rejoin button. */
+  canRejoin: boolean;
+}
+
+export interface JoinOptions {
+  room: string;
+  displayName: string;
+  /** Raw camera track; the session owns it (and stops it on leave). */
+  video?: MediaStreamTrack | null;
+  /** Microphone track; the session owns it (and stops it on leave). */
+  audio?: MediaStreamTrack | null;
+}

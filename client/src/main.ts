@@ -1,0 +1,23 @@
+import { mount } from 'svelte';
+import { parseParams } from './app/params.ts';
+import { CallSession } from './call/CallSession.ts';
+import App from './ui/App.svelte';
+import './ui/theme.css';
+
+declare global {
+  interface Window {
+    /** For end-to-end tests and debugging from the console. */
+    __guise: { session: CallSession };
+  }
+}
+
+const session = new CallSession();
+window.__guise = { session };
+
+// Closing the tab closes the socket too; saying goodbye first is just faster for the others.
+window.addEventListener('pagehide', () => session.leave());
+
+mount(App, {
+  target: document.getElementById('app')!,
+  props: { session, launch: parseParams(location.search) },
+});

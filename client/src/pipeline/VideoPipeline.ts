@@ -1,0 +1,29 @@
+// THE SWAP SEAM. Everything the call publishes as camera video comes out of a
+// VideoPipeline; the call code never sends the raw camera track. Today the
+// pipeline is a passthrough. The face swap (a Worker running insertable
+// streams) replaces createVideoPipeline() below and nothing else: its output
+// track goes out instead, and `synthetic` flips the "synthetic video"
+// disclosure that receivers see in the producer's appData.
+
+export interface VideoPipeline {
+  /** The track to publish and to show in the local tile. */
+  readonly output: MediaStreamTrack;
+  /** True when `output` is not the camera image as captured (receivers show a badge). */
+  readonly synthetic: boolean;
+  /** Who the synthetic video depicts, when it depicts a known identity. */
+  readonly identityLabel?: string;
+  /**
+   * Releases what the pipeline created (workers, generated tracks). It does
+   * not stop `input`: whoever captured the camera stops it.
+   */
+  destroy(): void;
+}
+
+export type VideoPipelineFactory = (input: MediaStreamTrack) => VideoPipeline;
+
+/** Passthrough: output is the camera track itself. */
+export const createVideoPipeline: VideoPipelineFactory = (input) => ({
+  output: input,
+  synthetic: false,
+  destroy() {},
+});

@@ -1,0 +1,2 @@
+// Defaults are fine; this file only tells tooling where the Svelte project is.
+export default {};

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { parseParams, randomRoomName, roomLink, sanitizeRoom } from '../src/app/params.ts';
+
+describe('parseParams', () => {
+  it('reads room, name and autojoin', () => {
+    expect(parseParams('?room=standup&name=Ada%20L&autojoin=1')).toEqual({ room: 'standup', name: 'Ada L', autojoin: true });
+  });
+
+  it('treats missing or empty values as absent', () => {
+    expect(parseParams('')).toEqual({ room: null, name: null, autojoin: false });
+    expect(parseParams('?room=&name=%20%20&autojoin=0')).toEqual({ room: null, name: null, autojoin: false });
+  });
+
+  it('shapes the room into a name the server accepts and bounds the name', () => {
+    const p = parseParams(`?room=${encodeURIComponent(' my room/é! ')}&name=${'x'.repeat(50)}&autojoin=true`);
+    expect(p.room).toBe('my-room');
+    expect(p.name).toHaveLength(40);
+    expect(p.autojoin).toBe(true);
+  });
+});
+
+describe('sanitizeRoom', () => {
+  it('keeps letters, digits, "-" and "_", turns spaces into "-", caps the length', () => {
+    expect(sanitizeRoom('Team_A standup 2')).toBe('Team_A-standup-2');
+    expect(sanitizeRoom('a?b#c')).toBe('abc');
+    expect(sanitizeRoom('r'.repeat(100))).toHaveLength(64);
+    // Typing "my " must not lose the space before the next word arrives.
+    expect(sanitizeRoom('my ')).toBe('my-');
+  });
+});
+
+describe('randomRoomName', () => {
+  it('makes adjective-noun-digits names that need no sanitizing', () => {
+    const name = randomRoomName();
+    expect(name).toMatch(/^[a-z]+-[a-z]+-\d{4}$/);
+    expect(sanitizeRoom(name)).toBe(name);
+  });
+
+  it('stays in range when random() returns its extremes', () => {
+    expect(randomRoomName(() => 0)).toMatch(/^[a-z]+-[a-z]+-0000$/);
+    expect(randomRoomName(() => 0.9999999)).toMatch(/^[a-z]+-[a-z]+-9999$/);
+  });
+});
+
+describe('roomLink', () => {
+  it('keeps only ?room= on the current page', () => {
+    expect(roomLink('https://guise.example/?room=old&name=Ada&autojoin=1#x', 'new-room'))
+      .toBe('https://guise.example/?room=new-room');
+    expect(roomLink('http://localhost:5173/app/', 'r_1')).toBe('http://localhost:5173/app/?room=r_1');
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { CallState } from '../src/call/types.ts';
+import { initials, tilesOf } from '../src/ui/tiles.ts';
+
+const track = (kind: string) => ({ kind }) as unknown as MediaStreamTrack;
+
+const state = (over: Partial<CallState> = {}): CallState => ({
+  status: 'connected',
+  room: 'r',
+  displayName: 'Me',
+  selfId: 'self',
+  local: { videoTrack: track('video'), audioTrack: track('audio'), micMuted: false, cameraOff: false, synthetic: false },
+  peers: [],
+  error: null,
+  canRejoin: false,
+  ...over,
+});
+
+describe('tilesOf', () => {
+  it('puts the local tile first, without its audio', () => {
+    const [self] = tilesOf(state());
+    expect(self).toMatchObject({ id: 'local', local: true, displayName: 'Me', audioTrack: null, videoOff: false, audioOff: false });
+  });
+
+  it('marks paused or missing media as off, and carries the synthetic flag', () => {
+    const tiles = tilesOf(state({
+      local: { videoTrack: null, audioTrack: track('audio'), micMuted: true, cameraOff: false, synthetic: false },
+      peers: [
+        { id: 'a', displayName: 'A', videoTrack: track('video'), audioTrack: track('audio'), videoPaused: true, audioPaused: false, synthetic: true, identityLabel: null },
+        { id: 'b', displayName: 'B', videoTrack: null, audioTrack: null, videoPaused: false, audioPaused: false, synthetic: false, identityLabel: null },
+      ],
+    }));
+    expect(tiles.map((t) => [t.id, t.videoOff, t.audioOff, t.synthetic])).toEqual([
+      ['local', true, true, false],
+      ['a', true, false, true],
+      ['b', true, true, false],
+    ]);
+  });
+});
+
+describe('initials', () => {
+  it('takes first and last initials', () => {
+    expect(initials('ada lovelace')).toBe('AL');
+    expect(initials('Grace Brewster Hopper')).toBe('GH');
+    expect(initials('Ω')).toBe('Ω');
+    expect(initials('  ')).toBe('?');
+  });
+});

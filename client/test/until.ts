@@ -1,0 +1,12 @@
+// Polling waits with a deadline, for tests that drive real sockets and servers.
+
+/** Resolves with the first truthy value of `probe`, or fails naming `what` after `timeoutMs`. */
+export async function until<T>(probe: () => T, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

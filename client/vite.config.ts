@@ -1,0 +1,26 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { defineConfig } from 'vite';
+
+// The Guise server serves client/dist in production; in dev, Vite serves the
+// page and forwards signaling to a server running on :3000.
+const server = process.env.GUISE_SERVER ?? 'http://localhost:3000';
+
+// Same headers as the server sends, so dev behaves like production
+// (cross-origin isolation is what the threaded-wasm face swap will need).
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+export default defineConfig({
+  plugins: [svelte()],
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
+  server: {
+    headers: isolation,
+    proxy: {
+      '/socket.io': { target: server, ws: true, changeOrigin: true },
+      '/healthz': { target: server, changeOrigin: true },
+    },
+  },
+  preview: { headers: isolation },
+});

@@ -1,0 +1,90 @@
+// Call benchmark: time to join (signaling connected → first remote frame
+// rendered) and the server's CPU and memory (node + mediasoup workers) while a
+// 2-peer and a 4-peer call run. Writes JSON and prints a table.
+import fs from 'node:fs';
+import path from 'node:path';
+import { joinCall, launchParticipant, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
+import { repoRoot } from '../lib/paths.ts';
+import { sampleTree } from '../lib/procstat.ts';
+import { startServer } from '../lib/server.ts';
+import { fakeCamera, type CameraName } from '../lib/y4m.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const cameras: CameraName[] = ['glasses', 'talking', 'studio', 'glasses'];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Records, inside the page, when the first remote video frame is presented. */
+const firstFrameProbe = () => {
+  const seen = new WeakSet<HTMLVideoElement>();
+  const w = window as unknown as { __firstRemoteFrameAt?: number };
+  new MutationObserver(() => {
+    for (const v of document.querySelectorAll<HTMLVideoElement>('[data-local="false"] video[data-testid="tile-video"]')) {
+      if (seen.has(v)) continue;
+      seen.add(v);
+      v.requestVideoFrameCallback((now) => { w.__firstRemoteFrameAt ??= now; });
+    }
+  }).observe(document, { childList: true, subtree: true });
+};
+
+async function runCall(peers: number) {
+  const server = await startServer({ LOG_LEVEL: 'warn' });
+  const room = `bench-${peers}-${Date.now().toString(36)}`;
+  const people: Participant[] = [];
+  try {
+    for (let i = 0; i < peers; i++) {
+      const p = await launchParticipant(fakeCamera(cameras[i]!));
+      await p.page.addInitScript(firstFrameProbe);
+      people.push(p);
+    }
+    const joinMs: number[] = [];
+    for (const [i, p] of people.entries()) {
+      await joinCall(p.page, server.url, room, `P${i}`);
+      // Later joiners see earlier ones at once; the first one waits for the second.
+      if (i > 0) {
+        await waitForRemoteVideo(p.page, 'P0');
+        joinMs.push(await p.page.evaluate(() => {
+          const connected = performance.getEntriesByName('guise:signaling-connected').at(-1)?.startTime;
+          const first = (window as unknown as { __firstRemoteFrameAt?: number }).__firstRemoteFrameAt;
+          if (connected === undefined || first === undefined) throw new Error('missing timing marks');
+          return first - connected;
+        }));
+      }
+    }
+    for (const [i, p] of people.entries()) {
+      for (let j = 0; j < peers; j++) if (j !== i) await waitForRemoteVideo(p.page, `P${j}`);
+    }
+    const pid = server.process.pid!;
+    const start = sampleTree(pid);
+    const t0 = performance.now();
+    let peakRss = start.rssBytes;
+    while (performance.now() - t0 < SECONDS * 1000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      peakRss = Math.max(peakRss, sampleTree(pid).rssBytes);
+    }
+    const end = sampleTree(pid);
+    const wall = (performance.now() - t0) / 1000;
+    return {
+      peers,
+      joinMsMedian: Math.round(median(joinMs)),
+      joinMs: joinMs.map(Math.round),
+      serverCpuPercent: +((100 * (end.cpuSeconds - start.cpuSeconds)) / wall).toFixed(1),
+      serverRssMiB: +(end.rssBytes / 2 ** 20).toFixed(1),
+      serverPeakRssMiB: +(peakRss / 2 ** 20).toFixed(1),
+      seconds: +wall.toFixed(1),
+    };
+  } finally {
+    await Promise.all(people.map((p) => p.close()));
+    await server.stop();
+  }
+}
+
+const results = [];
+for (const peers of [2, 4]) results.push(await runCall(peers));
+const out = path.join(repoRoot, 'bench-results/call.json');
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, results }, null, 2));
+console.table(results.map((r) => ({
+  peers: r.peers, 'join ms (median)': r.joinMsMedian, 'server CPU %': r.serverCpuPercent,
+  'server RSS MiB': r.serverRssMiB, 'peak RSS MiB': r.serverPeakRssMiB,
+})));
+console.log(`wrote ${path.relative(process.cwd(), out)}`);

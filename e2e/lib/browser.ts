@@ -1,0 +1,111 @@
+// Debian's Chromium, driven by playwright-core, with a fake camera fed from a
+// real face video and the fake microphone's beeps.
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { FakeCamera } from './y4m.ts';
+
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface Participant { browser: Browser; page: Page; errors: string[]; close(): Promise<void> }
+
+/** The fake capture file is per browser process, so each participant gets its own browser. */
+export async function launchParticipant(camera: FakeCamera, opts: { denyMedia?: boolean } = {}): Promise<Participant> {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', // playwright gives each launch a fresh profile
+      '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${camera.y4m}`,
+      // The fake UI accepts every permission prompt; without it headless Chromium refuses them.
+      ...(opts.denyMedia ? [] : ['--use-fake-ui-for-media-stream']),
+      '--autoplay-policy=no-user-gesture-required',
+      // Headless tabs are "hidden"; don't let Chromium throttle their timers and video.
+      '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  return {
+    browser, page, errors,
+    close: () => browser.close().catch(() => {}),
+  };
+}
+
+export async function joinCall(page: Page, baseUrl: string, room: string, name: string): Promise<void> {
+  await page.goto(`${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}&autojoin=1`);
+  await page.waitForSelector('[data-testid="call"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="connection-status"]')?.textContent?.trim() === 'connected');
+}
+
+export const remoteTile = (peerName: string) => `[data-testid="tile"][data-local="false"][data-display-name="${peerName}"]`;
+
+/** Waits until the remote tile's video is decoding frames, and returns its size. */
+export async function waitForRemoteVideo(page: Page, peerName: string): Promise<{ width: number; height: number }> {
+  const sel = `${remoteTile(peerName)} video[data-testid="tile-video"]`;
+  await page.waitForFunction((s) => {
+    const v = document.querySelector<HTMLVideoElement>(s);
+    return !!v && v.readyState >= 2 && v.videoWidth > 0 && (v.getVideoPlaybackQuality?.().totalVideoFrames ?? 1) > 0;
+  }, sel, { timeout: 60_000 });
+  return page.$eval(sel, (v) => ({ width: (v as HTMLVideoElement).videoWidth, height: (v as HTMLVideoElement).videoHeight }));
+}
+
+export function decodedFrames(page: Page, peerName: string): Promise<number> {
+  return page.$eval(`${remoteTile(peerName)} video[data-testid="tile-video"]`,
+    (v) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames);
+}
+
+/** A 32×24 luma thumbnail of what the remote tile is showing right now. */
+export async function remoteThumbnail(page: Page, peerName: string, w = 32, h = 24): Promise<Float32Array> {
+  const sel = `${remoteTile(peerName)} video[data-testid="tile-video"]`;
+  const values = await page.$eval(sel, (el, [w, h]) => {
+    const v = el as HTMLVideoElement;
+    // Draw at full size, then box-filter like the y4m side does.
+    const c = new OffscreenCanvas(v.videoWidth, v.videoHeight);
+    const ctx = c.getContext('2d', { willReadFrequently: true })!;
+    ctx.drawImage(v, 0, 0);
+    const { data, width, height } = ctx.getImageData(0, 0, v.videoWidth, v.videoHeight);
+    const out: number[] = [];
+    for (let ty = 0; ty < h!; ty++) {
+      const y0 = Math.floor((ty * height) / h!), y1 = Math.floor(((ty + 1) * height) / h!);
+      for (let tx = 0; tx < w!; tx++) {
+        const x0 = Math.floor((tx * width) / w!), x1 = Math.floor(((tx + 1) * width) / w!);
+        let s = 0;
+        for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) {
+          const i = (y * width + x) * 4;
+          s += 0.299 * data[i]! + 0.587 * data[i + 1]! + 0.114 * data[i + 2]!; // BT.601 luma, as in the y4m
+        }
+        out.push(s / ((y1 - y0) * (x1 - x0)));
+      }
+    }
+    return out;
+  }, [w, h]);
+  return Float32Array.from(values);
+}
+
+/** Loudest RMS heard on the remote tile's audio track over a window, via WebAudio. */
+export async function remoteAudioLevel(page: Page, peerName: string, ms = 2500): Promise<{ readyState: string; rms: number }> {
+  return page.$eval(`${remoteTile(peerName)} audio[data-testid="tile-audio"]`, async (el, ms) => {
+    const stream = (el as HTMLAudioElement).srcObject as MediaStream | null;
+    const track = stream?.getAudioTracks()[0];
+    if (!track) return { readyState: 'none', rms: 0 };
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const analyser = ctx.createAnalyser();
+    ctx.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+    const buf = new Float32Array(analyser.fftSize);
+    let max = 0;
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      analyser.getFloatTimeDomainData(buf);
+      let s = 0;
+      for (const x of buf) s += x * x;
+      max = Math.max(max, Math.sqrt(s / buf.length));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await ctx.close();
+    return { readyState: track.readyState, rms: max };
+  }, ms);
+}

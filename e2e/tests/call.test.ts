@@ -1,0 +1,100 @@
+// Two real browsers in one room on the real server: each sees and hears the
+// other, the pictures are the other's camera, and leave/rejoin work.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodedFrames, joinCall, launchParticipant, remoteAudioLevel, remoteThumbnail, remoteTile, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
+import { startServer, type RunningServer } from '../lib/server.ts';
+import { bestCorrelation, meanAbsDiff } from '../lib/thumbnail.ts';
+import { fakeCamera, y4mThumbnails } from '../lib/y4m.ts';
+
+describe('two-browser call', () => {
+  let server: RunningServer;
+  let alice: Participant;
+  let bob: Participant;
+  const cameras = { alice: fakeCamera('glasses'), bob: fakeCamera('talking') };
+  const frames = { alice: y4mThumbnails(cameras.alice.y4m), bob: y4mThumbnails(cameras.bob.y4m) };
+  const room = `e2e-${Date.now().toString(36)}`;
+
+  beforeAll(async () => {
+    server = await startServer();
+    [alice, bob] = await Promise.all([launchParticipant(cameras.alice), launchParticipant(cameras.bob)]);
+  });
+  afterAll(async () => {
+    await Promise.all([alice?.close(), bob?.close()]);
+    await server?.stop();
+  });
+
+  it('each side sees the other\'s camera, live, at full size', async () => {
+    await joinCall(alice.page, server.url, room, 'Alice');
+    await joinCall(bob.page, server.url, room, 'Bob');
+
+    for (const [viewer, sender, senderName, own] of [
+      [alice, 'bob', 'Bob', 'alice'],
+      [bob, 'alice', 'Alice', 'bob'],
+    ] as const) {
+      const size = await waitForRemoteVideo(viewer.page, senderName);
+      expect(size).toEqual({ width: 640, height: 480 });
+
+      // Frames flow: many are decoded, and the picture changes over time.
+      const framesBefore = await decodedFrames(viewer.page, senderName);
+      const shots = [await remoteThumbnail(viewer.page, senderName)];
+      for (let i = 0; i < 3; i++) {
+        await viewer.page.waitForTimeout(700);
+        shots.push(await remoteThumbnail(viewer.page, senderName));
+      }
+      const decoded = (await decodedFrames(viewer.page, senderName)) - framesBefore;
+      expect(decoded, 'frames decoded in ~2 s').toBeGreaterThan(20);
+      expect(Math.max(...shots.slice(1).map((s) => meanAbsDiff(shots[0]!, s))), 'picture change').toBeGreaterThan(0.5);
+
+      // And it is the sender's camera: each shot matches one of the sender's
+      // source frames closely, and clearly better than any frame of the other video.
+      for (const shot of shots) {
+        const fromSender = bestCorrelation(shot, frames[sender]);
+        const fromOther = bestCorrelation(shot, frames[own]);
+        expect(fromSender, 'correlation with the sender\'s source').toBeGreaterThan(0.95);
+        expect(fromSender - fromOther, 'margin over the unrelated video').toBeGreaterThan(0.3);
+      }
+    }
+  });
+
+  it('each side hears the other', async () => {
+    for (const [viewer, senderName] of [[alice, 'Bob'], [bob, 'Alice']] as const) {
+      const audio = await remoteAudioLevel(viewer.page, senderName);
+      expect(audio.readyState).toBe('live');
+      expect(audio.rms).toBeGreaterThan(0.01); // the fake microphone beeps
+    }
+  });
+
+  it('shows the other side muting the mic and turning the camera off, and back', async () => {
+    const bobsTileAtAlice = remoteTile('Bob');
+    await bob.page.click('[data-testid="toggle-mic"]');
+    await alice.page.waitForSelector(`${bobsTileAtAlice} [data-testid="mic-off"]`);
+    await bob.page.click('[data-testid="toggle-camera"]');
+    await alice.page.waitForSelector(`${bobsTileAtAlice} [data-testid="camera-off"]`);
+    await bob.page.click('[data-testid="toggle-mic"]');
+    await bob.page.click('[data-testid="toggle-camera"]');
+    await alice.page.waitForSelector(`${bobsTileAtAlice} [data-testid="mic-off"]`, { state: 'detached' });
+    await alice.page.waitForSelector(`${bobsTileAtAlice} [data-testid="camera-off"]`, { state: 'detached' });
+    // Frames flow again after the camera comes back.
+    const before = await decodedFrames(alice.page, 'Bob');
+    await alice.page.waitForFunction(([sel, n]) =>
+      (document.querySelector(sel as string) as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames > (n as number) + 10,
+    [`${bobsTileAtAlice} video[data-testid="tile-video"]`, before] as const);
+  });
+
+  it('removes the tile when a peer leaves, and a rejoin brings it back', async () => {
+    await bob.page.click('[data-testid="leave"]');
+    await bob.page.waitForSelector('[data-testid="call"]', { state: 'detached' });
+    await alice.page.waitForSelector(remoteTile('Bob'), { state: 'detached', timeout: 15_000 });
+
+    await joinCall(bob.page, server.url, room, 'Bob');
+    expect(await waitForRemoteVideo(alice.page, 'Bob')).toEqual({ width: 640, height: 480 });
+    expect(await waitForRemoteVideo(bob.page, 'Alice')).toEqual({ width: 640, height: 480 });
+    const shot = await remoteThumbnail(alice.page, 'Bob');
+    expect(bestCorrelation(shot, frames.bob)).toBeGreaterThan(0.95);
+  });
+
+  it('left no page errors behind', () => {
+    expect(alice.errors).toEqual([]);
+    expect(bob.errors).toEqual([]);
+  });
+});
