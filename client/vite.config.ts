@@ -1,5 +1,6 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vite';
+import { viteStaticCopy } from 'vite-plugin-static-copy';
 
 // The Guise server serves client/dist in production; in dev, Vite serves the
 // page and forwards signaling to a server running on :3000.
@@ -12,8 +13,18 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+// The swap worker loads these at run time, from the app's own origin (no CDN:
+// models ship with the app, and cross-origin isolation forbids foreign assets).
+const runtimeAssets = viteStaticCopy({
+  targets: [
+    { src: 'node_modules/@mediapipe/tasks-vision/wasm/*', dest: 'mediapipe/wasm', rename: { stripBase: true } },
+    { src: '../models/face_landmarker/face_landmarker.task', dest: 'models', rename: { stripBase: true } },
+  ],
+});
+
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), runtimeAssets],
+  worker: { format: 'es' },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
   server: {
     headers: isolation,

@@ -39,7 +39,7 @@ setup_deps() {
 
 setup_client() {
   local stamp
-  stamp=$(find client/src client/index.html client/vite.config.ts client/public shared/src pnpm-lock.yaml -type f 2>/dev/null | sort | xargs sha1sum | sha1sum | cut -c1-40)
+  stamp=$(find client/src client/index.html client/vite.config.ts client/public shared/src models/face_landmarker pnpm-lock.yaml -type f 2>/dev/null | sort | xargs sha1sum | sha1sum | cut -c1-40)
   [ -f client/dist/.stamp ] && [ "$(cat client/dist/.stamp)" = "$stamp" ] && return
   step "building the client"
   pnpm --filter @guise/client build >/dev/null

@@ -1,23 +1,26 @@
 import { mount } from 'svelte';
 import { parseParams } from './app/params.ts';
 import { CallSession } from './call/CallSession.ts';
+import { faceSwap } from './swap/faceSwap.ts';
 import App from './ui/App.svelte';
 import './ui/theme.css';
 
 declare global {
   interface Window {
     /** For end-to-end tests and debugging from the console. */
-    __guise: { session: CallSession };
+    __guise: { session: CallSession; faceSwap: typeof faceSwap };
   }
 }
 
 const session = new CallSession();
-window.__guise = { session };
+const launch = parseParams(location.search);
+window.__guise = { session, faceSwap };
+if (launch.identity) void faceSwap.select(launch.identity).catch(() => {});
 
 // Closing the tab closes the socket too; saying goodbye first is just faster for the others.
 window.addEventListener('pagehide', () => session.leave());
 
 mount(App, {
   target: document.getElementById('app')!,
-  props: { session, launch: parseParams(location.search) },
+  props: { session, launch },
 });

@@ -5,7 +5,7 @@ import type { FakeCamera } from './y4m.ts';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export interface Participant { browser: Browser; page: Page; errors: string[]; close(): Promise<void> }
+export interface Participant { browser: Browser; page: Page; errors: string[]; warnings: string[]; close(): Promise<void> }
 
 /** The fake capture file is per browser process, so each participant gets its own browser. */
 export async function launchParticipant(camera: FakeCamera, opts: { denyMedia?: boolean } = {}): Promise<Participant> {
@@ -26,10 +26,14 @@ export async function launchParticipant(camera: FakeCamera, opts: { denyMedia?: 
   const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
   const page = await context.newPage();
   const errors: string[] = [];
+  const warnings: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+    if (m.type() === 'warning') warnings.push(m.text());
+  });
   return {
-    browser, page, errors,
+    browser, page, errors, warnings,
     close: () => browser.close().catch(() => {}),
   };
 }

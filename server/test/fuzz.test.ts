@@ -59,6 +59,7 @@ function generator(seed: number) {
       ['pauseProducer', { producerId: id }],
       ['resumeProducer', { producerId: id }],
       ['closeProducer', { producerId: id }],
+      ['updateProducer', { producerId: id, appData }],
     ]);
   };
   // Mostly real request names (so payload validation is exercised), some junk names.

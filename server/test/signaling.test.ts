@@ -41,6 +41,12 @@ describe('signaling over socket.io', () => {
     await alice.request('resumeProducer', { producerId: a.producerId! });
     expect(await bob.next('producerResumed')).toEqual({ producerId: a.producerId, peerId: a.joined.peerId });
 
+    // Switching identity mid-call updates the disclosure without a new producer.
+    await alice.request('updateProducer', { producerId: second, appData: { source: 'mic', synthetic: false } });
+    expect(await bob.next('producerUpdated')).toEqual({ producerId: second, peerId: a.joined.peerId, appData: { source: 'mic', synthetic: false } });
+    await expect(alice.request('updateProducer', { producerId: second, appData: { source: 'camera', synthetic: true } })).rejects.toThrow(/bad_request/);
+    await expect(bob.request('updateProducer', { producerId: second, appData: { source: 'mic', synthetic: true } })).rejects.toThrow(/not_found/);
+
     await alice.request('closeProducer', { producerId: second });
     expect(await bob.next('producerClosed')).toEqual({ producerId: second, peerId: a.joined.peerId });
 

@@ -42,6 +42,8 @@ export const requests = {
   pauseProducer: z.strictObject({ producerId: Id }),
   resumeProducer: z.strictObject({ producerId: Id }),
   closeProducer: z.strictObject({ producerId: Id }),
+  /** The disclosure changed (identity switched, or the swap turned off) without renegotiating the track. */
+  updateProducer: z.strictObject({ producerId: Id, appData: ProducerAppData }),
   leave: z.strictObject({}),
 } as const;
 export type RequestName = keyof typeof requests;
@@ -86,6 +88,7 @@ export interface Responses {
   pauseProducer: Record<string, never>;
   resumeProducer: Record<string, never>;
   closeProducer: Record<string, never>;
+  updateProducer: Record<string, never>;
   leave: Record<string, never>;
 }
 
@@ -111,6 +114,7 @@ export interface Notifications {
   producerClosed: { producerId: string; peerId: string };
   producerPaused: { producerId: string; peerId: string };
   producerResumed: { producerId: string; peerId: string };
+  producerUpdated: { producerId: string; peerId: string; appData: ProducerAppData };
   /** The room is gone (its media worker died, or the server is stopping); rejoin to continue. */
   roomClosed: { reason: 'media_worker_died' | 'server_shutdown' };
 }

@@ -16,6 +16,7 @@ describe('request schemas', () => {
     pauseProducer: { producerId: 'p1' },
     resumeProducer: { producerId: 'p1' },
     closeProducer: { producerId: 'p1' },
+    updateProducer: { producerId: 'p1', appData: { source: 'camera', synthetic: true, identityLabel: 'Astronaut' } },
     leave: {},
   };
 

@@ -5,6 +5,10 @@ export interface LaunchParams {
   name: string | null;
   /** Join without waiting for a click (links from automation, bookmarks). */
   autojoin: boolean;
+  /** A face to start with, e.g. `sample:astronaut` (for links and automation). */
+  identity: string | null;
+  /** Force the canvas fallback pipeline even where insertable streams exist (testing). */
+  fallbackPipeline: boolean;
 }
 
 export const MAX_ROOM_LENGTH = 64;
@@ -15,7 +19,9 @@ export function parseParams(search: string): LaunchParams {
   const room = sanitizeRoom((q.get('room') ?? '').trim());
   const name = (q.get('name') ?? '').trim().slice(0, MAX_NAME_LENGTH);
   const autojoin = ['1', 'true', 'yes'].includes((q.get('autojoin') ?? '').toLowerCase());
-  return { room: room || null, name: name || null, autojoin };
+  const identity = /^sample:[a-z0-9-]{1,40}$/.exec(q.get('identity') ?? '')?.[0] ?? null;
+  const fallbackPipeline = q.get('pipeline') === 'canvas';
+  return { room: room || null, name: name || null, autojoin, identity, fallbackPipeline };
 }
 
 /**

@@ -9,7 +9,7 @@
 import { Device } from 'mediasoup-client';
 import type { types as ms } from 'mediasoup-client';
 import type { ProducerAppData, ProducerInfo, RequestData } from '@guise/shared';
-import { createVideoPipeline, type VideoPipeline, type VideoPipelineFactory } from '../pipeline/VideoPipeline.ts';
+import { createVideoPipeline, type Disclosure, type VideoPipeline, type VideoPipelineFactory } from '../pipeline/VideoPipeline.ts';
 import {
   connectionLostMessage, disconnectedMessage, failedMessage, roomClosedMessage, unreachableMessage,
 } from './messages.ts';
@@ -61,6 +61,7 @@ export class CallSession {
   private wantInRoom = false;
   private signaling: Signaling | undefined;
   private signalingOff: (() => void)[] = [];
+  private offDisclosure: (() => void) | undefined;
   private attempt: Attempt | undefined;
   private media: { video: MediaStreamTrack | null; audio: MediaStreamTrack | null; pipeline: VideoPipeline | null } =
     { video: null, audio: null, pipeline: null };
@@ -97,7 +98,9 @@ export class CallSession {
     this.target = { room: opts.room, displayName: opts.displayName };
     const video = opts.video ?? null;
     const audio = opts.audio ?? null;
-    this.media = { video, audio, pipeline: video ? this.deps.createPipeline(video) : null };
+    const pipeline = opts.pipeline ?? (video ? this.deps.createPipeline(video) : null);
+    this.media = { video, audio, pipeline };
+    this.offDisclosure = pipeline?.onDisclosure?.((d) => this.discloseVideo(d));
     this.micMuted = false;
     this.cameraOff = false;
     this.openSignaling();
@@ -133,6 +136,8 @@ export class CallSession {
     this.dropAttempt();
     this.closeSignaling();
     const { video, audio, pipeline } = this.media;
+    this.offDisclosure?.();
+    this.offDisclosure = undefined;
     pipeline?.destroy();
     video?.stop();
     audio?.stop();
@@ -334,6 +339,22 @@ export class CallSession {
     }
   }
 
+  /**
+   * The pipeline switched identity (or turned the swap off): receivers learn
+   * it through the camera producer's appData, on the same track.
+   */
+  private discloseVideo(d: Disclosure): void {
+    const a = this.attempt;
+    const producer = a?.producers.get('camera');
+    this.update({});
+    if (!a || !producer || !this.signaling) return;
+    const appData: ProducerAppData = { source: 'camera', synthetic: d.synthetic };
+    if (d.identityLabel) appData.identityLabel = d.identityLabel;
+    producer.appData = appData;
+    this.signaling.request('updateProducer', { producerId: producer.id, appData })
+      .catch((err) => this.failStep(a, 'update the synthetic-video notice', err));
+  }
+
   private failStep(a: Attempt, what: string, err: unknown): void {
     if (a.closed || err instanceof Superseded) return;
     if (err instanceof SignalingError && err.code === 'disconnected') return;
@@ -375,6 +396,10 @@ export class CallSession {
       sig.on('producerClosed', ({ producerId }) => this.inAttempt((a) => this.removeRemote(a, producerId))),
       sig.on('producerPaused', ({ producerId }) => this.inAttempt((a) => this.setRemotePaused(a, producerId, true))),
       sig.on('producerResumed', ({ producerId }) => this.inAttempt((a) => this.setRemotePaused(a, producerId, false))),
+      sig.on('producerUpdated', ({ producerId, appData }) => this.inAttempt((a) => {
+        const entry = a.remote.get(producerId);
+        if (entry) entry.info = { ...entry.info, appData };
+      })),
       sig.on('roomClosed', ({ reason }) => {
         if (!this.wantInRoom) return;
         this.wantInRoom = false;

@@ -1,4 +1,5 @@
 // The call's state as the UI sees it: plain immutable snapshots, one per change.
+import type { VideoPipeline } from '../pipeline/VideoPipeline.ts';
 
 export type CallStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
 
@@ -47,4 +48,6 @@ export interface JoinOptions {
   video?: MediaStreamTrack | null;
   /** Microphone track; the session owns it (and stops it on leave). */
   audio?: MediaStreamTrack | null;
+  /** A pipeline already running on `video` (the lobby's preview); the session owns it from now on. */
+  pipeline?: VideoPipeline | null;
 }

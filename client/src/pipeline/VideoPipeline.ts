@@ -5,6 +5,12 @@
 // track goes out instead, and `synthetic` flips the "synthetic video"
 // disclosure that receivers see in the producer's appData.
 
+/** What receivers are told about the published video. */
+export interface Disclosure {
+  synthetic: boolean;
+  identityLabel?: string;
+}
+
 export interface VideoPipeline {
   /** The track to publish and to show in the local tile. */
   readonly output: MediaStreamTrack;
@@ -12,6 +18,8 @@ export interface VideoPipeline {
   readonly synthetic: boolean;
   /** Who the synthetic video depicts, when it depicts a known identity. */
   readonly identityLabel?: string;
+  /** Disclosure changes on the same track (an identity switched mid-call); absent when it never changes. */
+  onDisclosure?(cb: (d: Disclosure) => void): () => void;
   /**
    * Releases what the pipeline created (workers, generated tracks). It does
    * not stop `input`: whoever captured the camera stops it.
@@ -21,7 +29,7 @@ export interface VideoPipeline {
 
 export type VideoPipelineFactory = (input: MediaStreamTrack) => VideoPipeline;
 
-/** Passthrough: output is the camera track itself. */
+/** Passthrough: output is the camera track itself (where the swap worker can't run). */
 export const createVideoPipeline: VideoPipelineFactory = (input) => ({
   output: input,
   synthetic: false,

@@ -140,6 +140,15 @@ export class Room extends EventEmitter<{ close: [] }> {
     for (const other of this.peers.values()) if (other !== peer) other.notify(event, { producerId, peerId: peer.id });
   }
 
+  updateProducer(peer: Peer, producerId: string, appData: ProducerAppData): void {
+    const producer = this.producerOf(peer, producerId);
+    if (appData.source !== (producer.appData as ProducerAppData).source) {
+      throw new RequestError('bad_request', 'a producer\'s source cannot change');
+    }
+    producer.appData = appData;
+    for (const other of this.peers.values()) if (other !== peer) other.notify('producerUpdated', { producerId, peerId: peer.id, appData });
+  }
+
   closeProducer(peer: Peer, producerId: string): void {
     this.producerOf(peer, producerId).close();
     for (const other of this.peers.values()) if (other !== peer) other.notify('producerClosed', { producerId, peerId: peer.id });

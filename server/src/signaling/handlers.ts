@@ -37,6 +37,11 @@ export const handlers: { [N in RequestName]: Handler<N> } = {
     room.closeProducer(peer, producerId);
     return none;
   },
+  updateProducer: (conn, { producerId, appData }) => {
+    const { room, peer } = conn.joined();
+    room.updateProducer(peer, producerId, appData);
+    return none;
+  },
   leave: (conn) => {
     if (!conn.leave()) throw new RequestError('not_joined', 'not in a room');
     return none;

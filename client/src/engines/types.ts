@@ -1,0 +1,44 @@
+// The swap engines' one interface. The pipeline (landmarks, smoothing, frame
+// I/O) is shared; an engine only turns a frame plus face geometry into a
+// swapped frame. `mesh` is classical WebGL2; `idn` (MobileFaceSwap) is neural.
+import type { IdentityPack } from '../identity/pack.ts';
+
+export type EngineKind = 'mesh' | 'idn';
+
+/** One face's 478 landmarks in the frame's pixel coordinates, interleaved x, y, z. */
+export interface FaceGeometry {
+  points: Float32Array;
+  width: number;
+  height: number;
+}
+
+export interface SwapOptions {
+  /** Match the swapped face's colour to the target's (lighting, white balance). */
+  colourMatch: boolean;
+  /** Show the target's own eyes (their blinking and gaze) instead of the source's. */
+  keepEyes: boolean;
+  /** Show the target's own mouth interior (teeth, tongue) as they talk. */
+  keepMouth: boolean;
+}
+
+export const defaultSwapOptions: SwapOptions = { colourMatch: true, keepEyes: false, keepMouth: true };
+
+/** Milliseconds spent in the engine's stages for the last frame. */
+export interface EngineTimings { engineMs: number; pasteMs: number }
+
+export interface SwapEngine {
+  readonly kind: EngineKind;
+  /** Once per identity: the source photo and its face → a pack that can be cached and reloaded. */
+  prepareIdentity(photo: ImageBitmap, face: FaceGeometry, label: string): Promise<IdentityPack>;
+  /**
+   * Per frame: draws `frame` with the pack's face swapped onto `face` into the
+   * engine's canvas, sized to the frame, and returns that canvas. The pipeline
+   * wraps it in the output VideoFrame. GPU resources for a pack are created on
+   * first use and kept until dispose(), so switching between packs is cheap.
+   */
+  swap(frame: VideoFrame | ImageBitmap, face: FaceGeometry, pack: IdentityPack, options: SwapOptions): OffscreenCanvas;
+  readonly timings: EngineTimings;
+  /** Drops the GPU resources of a pack that will not be used again. */
+  forget(pack: IdentityPack): void;
+  dispose(): void;
+}

@@ -1,0 +1,48 @@
+// Messages between the main-thread pipeline wrapper and the swap worker.
+import type { EngineKind, SwapOptions } from '../engines/types.ts';
+import type { PhotoProblem } from '../identity/validate.ts';
+
+/** Where the worker loads its models and wasm from (same origin, so COEP allows them). */
+export interface AssetUrls { visionWasm: string; landmarkerModel: string }
+
+export interface PipelineStats {
+  fpsIn: number;
+  fpsOut: number;
+  /** Mean ms per stage over the last second. */
+  landmarksMs: number;
+  engineMs: number;
+  pasteMs: number;
+  /** Camera frames never processed because the worker was busy (estimated from timestamp gaps). */
+  dropped: number;
+  faceFound: boolean;
+}
+
+export type ToWorker =
+  | {
+    type: 'start';
+    assets: AssetUrls;
+    engine: EngineKind;
+    options: SwapOptions;
+    /** Insertable streams (fast path): camera frames in, swapped frames out. */
+    readable?: ReadableStream<VideoFrame>;
+    writable?: WritableStream<VideoFrame>;
+    /** Fallback path: frames arrive as 'frame' messages and are drawn here, captured on the main thread. */
+    canvas?: OffscreenCanvas;
+  }
+  | { type: 'frame'; bitmap: ImageBitmap; timestamp: number }
+  | { type: 'prepareIdentity'; handle: number; label: string; photo: Blob }
+  | { type: 'loadIdentity'; handle: number; pack: ArrayBuffer }
+  /** Which prepared identity (by the handle its prepare/load used) to draw from the next frame on; null shows the original face. */
+  | { type: 'useIdentity'; handle: number | null }
+  | { type: 'setOptions'; options: SwapOptions }
+  | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'identityReady'; handle: number; pack?: ArrayBuffer }
+  | { type: 'identityFailed'; handle: number; problem: PhotoProblem }
+  /** The fallback path finished a frame: the main thread may send the next. */
+  | { type: 'frameDone' }
+  | { type: 'stats'; stats: PipelineStats }
+  | { type: 'fatal'; message: string }
+  | { type: 'stopped' };

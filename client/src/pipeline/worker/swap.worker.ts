@@ -1,0 +1,196 @@
+/// <reference lib="webworker" />
+// The swap worker: camera frames in, swapped frames out, off the main thread.
+// Per frame: landmarks → smoothing → engine (which pastes back) → output.
+// Frames are never queued: the processor upstream keeps only the newest one
+// while this worker is busy, and every VideoFrame is closed exactly once.
+import { createMeshEngine } from '../../engines/mesh/MeshEngine.ts';
+import type { FaceGeometry, SwapEngine, SwapOptions } from '../../engines/types.ts';
+import { PointSmoother } from '../../face/oneEuro.ts';
+import { decodePack, encodePack, type IdentityPack } from '../../identity/pack.ts';
+import { checkFaces, checkPhotoDimensions, undecodable, type PhotoProblem } from '../../identity/validate.ts';
+import type { FromWorker, ToWorker } from '../messages.ts';
+import { StatsWindow } from '../stats.ts';
+import { createLandmarkers, faceBox, sizeOf, type Landmarkers } from './landmarks.ts';
+
+declare const self: DedicatedWorkerGlobalScope;
+const post = (msg: FromWorker, transfer: Transferable[] = []) => self.postMessage(msg, transfer);
+
+class PhotoRejected extends Error {
+  constructor(readonly problem: PhotoProblem) { super(problem.message); }
+}
+
+let landmarkers: Landmarkers | undefined;
+let engine: SwapEngine | undefined;
+let options: SwapOptions;
+const packs = new Map<number, IdentityPack>();
+let active: IdentityPack | null = null;
+const smoother = new PointSmoother(478, 3);
+let stats = new StatsWindow(performance.now());
+let stopped = false;
+let output: OffscreenCanvasRenderingContext2D | undefined; // fallback path only
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  const msg = e.data;
+  switch (msg.type) {
+    case 'start': void start(msg); break;
+    case 'frame': drawFallbackFrame(msg.bitmap, msg.timestamp); break;
+    case 'prepareIdentity': void prepareIdentity(msg.handle, msg.label, msg.photo); break;
+    case 'loadIdentity': loadIdentity(msg.handle, msg.pack); break;
+    case 'useIdentity': useIdentity(msg.handle); break;
+    case 'setOptions': options = msg.options; break;
+    case 'stop': stop(); break;
+  }
+};
+
+async function start(msg: Extract<ToWorker, { type: 'start' }>) {
+  options = msg.options;
+  if (msg.canvas) output = msg.canvas.getContext('2d')!;
+  // Frames pass through untouched while the models load.
+  if (msg.readable && msg.writable) void pump(msg.readable, msg.writable);
+  try {
+    landmarkers = await createLandmarkers(msg.assets);
+    engine = createMeshEngine();
+    post({ type: 'ready' });
+  } catch (err) {
+    post({ type: 'fatal', message: `the face tracker could not start: ${(err as Error).message}` });
+  }
+}
+
+/** The fast path: read, process and write one frame at a time. */
+async function pump(readable: ReadableStream<VideoFrame>, writable: WritableStream<VideoFrame>) {
+  const reader = readable.getReader();
+  const writer = writable.getWriter();
+  try {
+    while (!stopped) {
+      const { value: frame, done } = await reader.read();
+      if (done) break;
+      if (stopped) { frame.close(); break; }
+      // The sink takes ownership of what is written: it closes it.
+      await writer.write(processFrame(frame));
+    }
+  } catch (err) {
+    if (!stopped) post({ type: 'fatal', message: `video processing stopped: ${(err as Error).message}` });
+  } finally {
+    await reader.cancel().catch(() => {});
+    await writer.close().catch(() => {});
+    post({ type: 'stopped' });
+  }
+}
+
+/** Returns the frame to send: the input itself (passthrough) or a new swapped frame, in which case the input is closed. */
+function processFrame(frame: VideoFrame): VideoFrame {
+  stats.frameIn(frame.timestamp);
+  const result = swap(frame, frame.timestamp / 1000);
+  let out = frame;
+  if (result) {
+    const t = performance.now();
+    out = new VideoFrame(result.canvas, { timestamp: frame.timestamp, ...(frame.duration ? { duration: frame.duration } : {}) });
+    frame.close();
+    result.stages.pasteMs += performance.now() - t;
+  }
+  stats.frameOut(result?.stages ?? null, result !== null);
+  report();
+  return out;
+}
+
+/** The fallback path: an ImageBitmap from the main thread, drawn into the captured canvas. */
+function drawFallbackFrame(bitmap: ImageBitmap, timestampMs: number) {
+  if (output) {
+    stats.frameIn(timestampMs * 1000);
+    const result = swap(bitmap, timestampMs);
+    const { canvas } = output;
+    if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+    }
+    output.drawImage(result?.canvas ?? bitmap, 0, 0);
+    stats.frameOut(result?.stages ?? null, result !== null);
+    report();
+  }
+  bitmap.close();
+  post({ type: 'frameDone' });
+}
+
+/**
+ * The swap of one frame, or null to pass it through: no identity chosen, the
+ * models not loaded yet, or no face in view (never a half-swapped frame).
+ */
+function swap(frame: VideoFrame | ImageBitmap, timestampMs: number) {
+  if (!active || !landmarkers || !engine) return null;
+  const t0 = performance.now();
+  const face = landmarkers.track(frame, timestampMs);
+  if (!face) {
+    smoother.reset(); // the next face may be someone else, somewhere else
+    return null;
+  }
+  const smoothed: FaceGeometry = { ...face, points: smoother.apply(face.points, timestampMs / 1000) };
+  const landmarksMs = performance.now() - t0;
+  const canvas = engine.swap(frame, smoothed, active, options);
+  return { canvas, stages: { landmarksMs, engineMs: engine.timings.engineMs, pasteMs: engine.timings.pasteMs } };
+}
+
+function report() {
+  const s = stats.take(performance.now());
+  if (s) post({ type: 'stats', stats: s });
+}
+
+async function prepareIdentity(handle: number, label: string, photo: Blob) {
+  let bitmap: ImageBitmap | undefined;
+  try {
+    await until(() => landmarkers !== undefined && engine !== undefined);
+    try {
+      bitmap = await createImageBitmap(photo);
+    } catch {
+      throw new PhotoRejected(undecodable());
+    }
+    const sizeProblem = checkPhotoDimensions(bitmap.width, bitmap.height);
+    if (sizeProblem) throw new PhotoRejected(sizeProblem);
+    const faces = await landmarkers!.detectAll(bitmap);
+    const faceProblem = checkFaces(faces.map(faceBox), bitmap.width, bitmap.height);
+    if (faceProblem) throw new PhotoRejected(faceProblem);
+    const pack = await engine!.prepareIdentity(bitmap, faces[0]!, label);
+    packs.set(handle, pack);
+    const bytes = encodePack(pack);
+    post({ type: 'identityReady', handle, pack: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]);
+  } catch (err) {
+    const problem: PhotoProblem = err instanceof PhotoRejected
+      ? err.problem
+      : { code: 'undecodable', message: `Could not use this photo: ${(err as Error).message}` };
+    post({ type: 'identityFailed', handle, problem });
+  } finally {
+    bitmap?.close();
+  }
+}
+
+function loadIdentity(handle: number, bytes: ArrayBuffer) {
+  try {
+    packs.set(handle, decodePack(bytes));
+    post({ type: 'identityReady', handle });
+  } catch (err) {
+    post({ type: 'identityFailed', handle, problem: { code: 'undecodable', message: `The saved identity is damaged (${(err as Error).message}); choose the photo again.` } });
+  }
+}
+
+function useIdentity(handle: number | null) {
+  const next = handle === null ? null : packs.get(handle) ?? null;
+  if (active !== next) smoother.reset();
+  active = next;
+}
+
+function stop() {
+  stopped = true;
+  for (const pack of packs.values()) engine?.forget(pack);
+  packs.clear();
+  active = null;
+  engine?.dispose();
+  landmarkers?.close();
+  // Without a stream pump (fallback path), nothing else will say so.
+  if (output) post({ type: 'stopped' });
+}
+
+async function until(cond: () => boolean) {
+  while (!cond()) {
+    if (stopped) throw new Error('the video pipeline stopped');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,179 @@
+// The person's face-swap choices, shared by the lobby and the call: which
+// identities there are, which one is on, the swap options, and the live
+// stats. It drives whichever SwapPipeline is attached (the camera's), so the
+// choice survives a camera switch and the move from lobby to call.
+import { writable, type Readable } from 'svelte/store';
+import { defaultSwapOptions, type SwapOptions } from '../engines/types.ts';
+import { loadPack, photoKey, savePack } from '../identity/cache.ts';
+import { PACK_FORMAT_VERSION } from '../identity/pack.ts';
+import { samples } from '../identity/samples.ts';
+import { checkPhotoFile } from '../identity/validate.ts';
+import type { PipelineStats } from '../pipeline/messages.ts';
+import { IdentityRejected, type PreparedIdentity, type SwapPipeline } from '../pipeline/SwapPipeline.ts';
+
+export interface IdentityChoice {
+  /** `sample:NAME` or `upload:N`. */
+  id: string;
+  label: string;
+  kind: 'sample' | 'upload';
+  thumbUrl: string;
+}
+
+export interface FaceSwapState {
+  identities: IdentityChoice[];
+  /** The identity on screen, or null for the person's own face. */
+  selected: string | null;
+  /** An identity being prepared on its way to being selected. */
+  preparing: string | null;
+  error: string | null;
+  options: SwapOptions;
+  stats: PipelineStats | null;
+  /** Whether a swap pipeline is attached (false where the browser can't run one). */
+  available: boolean;
+}
+
+export const CONSENT_TEXT =
+  'This is my face, or I have the permission of the person in the photo, and I understand that everyone in the call will see it as my video, marked as synthetic.';
+
+export class FaceSwap implements Readable<FaceSwapState> {
+  private readonly store = writable<FaceSwapState>({
+    identities: samples.map((s) => ({ id: `sample:${s.name}`, label: s.label, kind: 'sample', thumbUrl: s.url })),
+    selected: null, preparing: null, error: null, options: defaultSwapOptions, stats: null, available: false,
+  });
+  readonly subscribe = this.store.subscribe;
+  private state!: FaceSwapState;
+  private readonly photos = new Map<string, Blob>();
+  private pipeline: SwapPipeline | undefined;
+  /** Identities prepared in the attached pipeline's worker (a new pipeline starts empty). */
+  private prepared = new Map<string, Promise<PreparedIdentity>>();
+  private offStats: (() => void) | undefined;
+  private uploads = 0;
+  /** The latest select() wins; an earlier one still preparing must not take over. */
+  private selectSeq = 0;
+
+  constructor() {
+    this.store.subscribe((s) => { this.state = s; });
+  }
+
+  get options(): SwapOptions { return this.state.options; }
+
+  attach(pipeline: SwapPipeline): void {
+    this.detach();
+    this.pipeline = pipeline;
+    this.prepared = new Map();
+    this.offStats = pipeline.onStats((stats) => this.store.update((s) => ({ ...s, stats })));
+    pipeline.setOptions(this.state.options);
+    this.store.update((s) => ({ ...s, available: true }));
+    const { selected } = this.state;
+    if (selected) void this.select(selected);
+    // Warm the others so a switch mid-call shows on the next frame.
+    for (const c of this.state.identities) if (c.id !== selected) void this.prepare(c.id).catch(() => {});
+  }
+
+  detach(): void {
+    this.offStats?.();
+    this.offStats = undefined;
+    this.pipeline = undefined;
+    this.prepared = new Map();
+    this.store.update((s) => ({ ...s, available: false, stats: null, preparing: null }));
+  }
+
+  /** Shows `id` (or the person's own face for null) from the next frame on. */
+  async select(id: string | null): Promise<void> {
+    const seq = ++this.selectSeq;
+    const pipeline = this.pipeline;
+    if (id === null || !pipeline) {
+      pipeline?.use(null);
+      this.store.update((s) => ({ ...s, selected: id, preparing: null, error: null }));
+      return;
+    }
+    this.store.update((s) => ({ ...s, preparing: id, error: null }));
+    try {
+      const identity = await this.prepare(id);
+      if (seq !== this.selectSeq || pipeline !== this.pipeline) return;
+      pipeline.use(identity);
+      this.store.update((s) => ({ ...s, selected: id, preparing: null }));
+    } catch (err) {
+      if (seq !== this.selectSeq) return;
+      this.store.update((s) => ({ ...s, preparing: null, error: messageOf(err) }));
+      throw err;
+    }
+  }
+
+  /**
+   * Adds the person's own photo. Requires their explicit consent; the photo is
+   * checked (type, size, exactly one face, large enough) before it is offered.
+   */
+  async upload(file: File, consent: boolean): Promise<void> {
+    if (!consent) {
+      this.store.update((s) => ({ ...s, error: 'Please confirm the consent statement before using your own photo.' }));
+      throw new Error('consent not given');
+    }
+    const problem = checkPhotoFile(file);
+    if (problem) {
+      this.store.update((s) => ({ ...s, error: problem.message }));
+      throw new IdentityRejected(problem);
+    }
+    const id = `upload:${++this.uploads}`;
+    this.photos.set(id, file);
+    const choice: IdentityChoice = { id, label: 'Custom photo', kind: 'upload', thumbUrl: URL.createObjectURL(file) };
+    this.store.update((s) => ({ ...s, identities: [...s.identities, choice] }));
+    try {
+      await this.select(id);
+    } catch (err) {
+      // A refused photo is not offered again.
+      URL.revokeObjectURL(choice.thumbUrl);
+      this.photos.delete(id);
+      this.prepared.delete(id);
+      this.store.update((s) => ({ ...s, identities: s.identities.filter((c) => c.id !== id) }));
+      throw err;
+    }
+  }
+
+  setOptions(patch: Partial<SwapOptions>): void {
+    const options = { ...this.state.options, ...patch };
+    this.pipeline?.setOptions(options);
+    this.store.update((s) => ({ ...s, options }));
+  }
+
+  private prepare(id: string): Promise<PreparedIdentity> {
+    const pipeline = this.pipeline;
+    if (!pipeline) return Promise.reject(new Error('the camera is not on'));
+    let p = this.prepared.get(id);
+    if (!p) {
+      p = this.build(pipeline, id);
+      this.prepared.set(id, p);
+      p.catch(() => { if (this.prepared.get(id) === p) this.prepared.delete(id); });
+    }
+    return p;
+  }
+
+  private async build(pipeline: SwapPipeline, id: string): Promise<PreparedIdentity> {
+    const choice = this.state.identities.find((c) => c.id === id);
+    if (!choice) throw new Error(`unknown identity ${id}`);
+    const photo = this.photos.get(id) ?? await fetchPhoto(choice.thumbUrl);
+    this.photos.set(id, photo);
+    const key = await photoKey(photo, 'mesh', PACK_FORMAT_VERSION);
+    const cached = await loadPack(key);
+    if (cached) {
+      try { return await pipeline.load(cached, choice.label); } catch { /* damaged: rebuild below */ }
+    }
+    const prepared = await pipeline.prepare(photo, choice.label);
+    if (prepared.pack) await savePack(key, prepared.pack);
+    return prepared;
+  }
+}
+
+async function fetchPhoto(url: string): Promise<Blob> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not load ${url} (${res.status})`);
+  return res.blob();
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof IdentityRejected) return err.problem.message;
+  return `Could not use that identity: ${(err as Error).message}`;
+}
+
+/** The app's one FaceSwap. */
+export const faceSwap = new FaceSwap();

@@ -1,0 +1,148 @@
+// The face swap in a real call: the receiver's decoded video shows the chosen
+// identity (judged by a face-recognition model the app doesn't use), switches
+// identity mid-call, switches back to the real face, and is badged synthetic.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { joinCall, launchParticipant, remoteTile, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
+import { captureFace, cosine, embed, installLandmarkerRoutes, startRecording, stopRecording } from '../lib/faceEmbedding.ts';
+import { facelessPng, kitPhoto, showImage, y4mFramePng } from '../lib/photos.ts';
+import { startServer, type RunningServer } from '../lib/server.ts';
+import { fakeCamera } from '../lib/y4m.ts';
+import path from 'node:path';
+import { repoRoot } from '../lib/paths.ts';
+
+const MARGIN = 0.1;
+const SWITCH_FRAMES = 15; // receiver frames allowed for a switch to show (click, network and jitter buffer included)
+
+describe('face swap in a call', () => {
+  let server: RunningServer;
+  let alice: Participant; // swaps her face
+  let bob: Participant; // watches
+  const camera = fakeCamera('glasses');
+  const room = `swap-${Date.now().toString(36)}`;
+  const aliceTile = `${remoteTile('Alice')} video[data-testid="tile-video"]`;
+  const refs: Record<'x' | 'y' | 'own', Float32Array> = {} as never;
+
+  /** Mean embedding of a few faces captured from what `selector` shows. */
+  async function embedSeen(page: Participant['page'], selector: string, count = 3): Promise<Float32Array> {
+    const sum = new Float32Array(512);
+    for (let got = 0, tries = 0; got < count; tries++) {
+      if (tries > count * 10) throw new Error(`no face found in ${selector}`);
+      const face = await captureFace(page, selector);
+      if (face) { (await embed(face)).forEach((v, i) => { sum[i]! += v; }); got++; }
+      await page.waitForTimeout(150);
+    }
+    const n = Math.hypot(...sum);
+    return sum.map((v) => v / n);
+  }
+
+  const similarities = (e: Float32Array) => ({ x: cosine(e, refs.x), y: cosine(e, refs.y), own: cosine(e, refs.own) });
+
+  beforeAll(async () => {
+    server = await startServer();
+    [alice, bob] = await Promise.all([launchParticipant(camera), launchParticipant(fakeCamera('talking'))]);
+    await installLandmarkerRoutes(bob.page);
+    // Reference embeddings, computed the same way as the received ones, in a
+    // page of the app's origin that runs nothing else.
+    const judge = await bob.page.context().newPage();
+    await installLandmarkerRoutes(judge);
+    await judge.goto(`${server.url}/healthz`);
+    refs.x = await embedSeen(judge, await showImage(judge, 'ref-x', kitPhoto('deepface-pairs/img1.jpg')), 1);
+    refs.y = await embedSeen(judge, await showImage(judge, 'ref-y', path.join(repoRoot, 'client/public/samples/astronaut.jpg')), 1);
+    const own = [0, 60, 120].map((i) => y4mFramePng(camera.y4m, i));
+    const ownEmbeds = [];
+    for (const [i, f] of own.entries()) ownEmbeds.push(await embedSeen(judge, await showImage(judge, `ref-own-${i}`, f), 1));
+    await judge.close();
+    refs.own = ownEmbeds.reduce((a, b) => a.map((v, i) => v + b[i]!)).map((v) => v / ownEmbeds.length);
+    // The judge itself must tell these people apart, or the test proves nothing.
+    expect(cosine(refs.x, refs.own)).toBeLessThan(0.5);
+    expect(cosine(refs.y, refs.own)).toBeLessThan(0.5);
+    expect(cosine(refs.x, refs.y)).toBeLessThan(0.5);
+  });
+  afterAll(async () => {
+    await Promise.all([alice?.close(), bob?.close()]);
+    await server?.stop();
+  });
+
+  it('refuses photos without exactly one face, with a clear message', async () => {
+    await alice.page.goto(`${server.url}/?room=${room}&name=Alice`);
+    await alice.page.waitForSelector('[data-testid="identity-option"]:not([disabled])');
+    await alice.page.check('[data-testid="consent"]');
+    await alice.page.setInputFiles('[data-testid="photo-input"]', facelessPng());
+    await alice.page.waitForSelector('[data-testid="identity-error"]');
+    expect(await alice.page.textContent('[data-testid="identity-error"]')).toMatch(/no face/i);
+    await alice.page.setInputFiles('[data-testid="photo-input"]', kitPhoto('deepface-pairs/couple.jpg'));
+    await alice.page.waitForFunction(() => /2 faces/.test(document.querySelector('[data-testid="identity-error"]')?.textContent ?? ''));
+    // Refused photos are not offered.
+    expect(await alice.page.$$('[data-identity-id^="upload:"]')).toHaveLength(0);
+  });
+
+  it('sends the chosen identity: the receiver sees X, not the sender, with a synthetic badge', async () => {
+    await alice.page.setInputFiles('[data-testid="photo-input"]', kitPhoto('deepface-pairs/img1.jpg'));
+    await alice.page.waitForSelector('[data-identity-id^="upload:"][aria-checked="true"]', { timeout: 60_000 });
+    await alice.page.click('[data-testid="join"]');
+    await joinCall(bob.page, server.url, room, 'Bob');
+    await waitForRemoteVideo(bob.page, 'Alice');
+    await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`);
+    await alice.page.waitForSelector('[data-testid="tile"][data-local="true"] [data-testid="synthetic-badge"]');
+
+    const seen = similarities(await embedSeen(bob.page, aliceTile));
+    console.log('receiver sees, with X selected:', seen);
+    expect(seen.x).toBeGreaterThan(seen.own + MARGIN);
+  });
+
+  /** The face judged closest in recorded frame `i`, or null where no face is found. */
+  async function judgeRecorded(i: number) {
+    const face = await captureFace(bob.page, aliceTile, i);
+    if (!face) return null;
+    const s = similarities(await embed(face));
+    return (Object.keys(s) as (keyof typeof s)[]).reduce((a, b) => (s[a] > s[b] ? a : b));
+  }
+
+  /**
+   * Switches Alice to `choice` and returns how many frames the receiver
+   * presented before the first one showing `target` (and staying on it).
+   */
+  async function switchAndCount(choice: string, target: 'x' | 'y' | 'own') {
+    if (!(await alice.page.$('[data-testid="face-sheet"]'))) await alice.page.click('[data-testid="toggle-faces"]');
+    await startRecording(bob.page, aliceTile);
+    await alice.page.click(choice);
+    await bob.page.waitForTimeout(3000);
+    const count = await stopRecording(bob.page);
+    // Coarse scan for the first hit, then walk back to the exact frame.
+    let hit = -1;
+    for (let i = 0; i < count; i += 6) if ((await judgeRecorded(i)) === target) { hit = i; break; }
+    if (hit < 0) throw new Error(`receiver never showed ${target} in ${count} frames`);
+    while (hit > 0 && (await judgeRecorded(hit - 1)) === target) hit--;
+    // And it stays switched: the last frames show the target too.
+    expect(await judgeRecorded(count - 1)).toBe(target);
+    return hit;
+  }
+
+  it('switches to identity Y mid-call within a bounded number of frames, without renegotiating', async () => {
+    const producersBefore = await alice.page.evaluate(() => window.__guise.session.state.local.videoTrack?.id);
+    const frames = await switchAndCount('[data-identity-id="sample:astronaut"]', 'y');
+    console.log(`switch to Y visible at the receiver after ${frames} frames`);
+    expect(frames).toBeLessThanOrEqual(SWITCH_FRAMES);
+    const seen = similarities(await embedSeen(bob.page, aliceTile));
+    expect(seen.y).toBeGreaterThan(Math.max(seen.x, seen.own) + MARGIN);
+    // Same published track: no renegotiation.
+    expect(await alice.page.evaluate(() => window.__guise.session.state.local.videoTrack?.id)).toBe(producersBefore);
+    await bob.page.waitForFunction((sel) => /Astronaut/.test(document.querySelector(sel)?.getAttribute('title') ?? ''),
+      `${remoteTile('Alice')} [data-testid="synthetic-badge"]`);
+  });
+
+  it('switching off brings back the sender\'s own face and drops the badge', async () => {
+    const frames = await switchAndCount('[data-testid="identity-off"]', 'own');
+    console.log(`switch off visible at the receiver after ${frames} frames`);
+    expect(frames).toBeLessThanOrEqual(SWITCH_FRAMES);
+    await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`, { state: 'detached' });
+  });
+
+  it('closed every VideoFrame and threw nothing', () => {
+    // Chromium warns when a VideoFrame is garbage-collected unclosed.
+    const leaks = [...alice.errors, ...alice.warnings, ...bob.warnings].filter((e) => /VideoFrame|garbage collected/i.test(e));
+    expect(leaks).toEqual([]);
+    // tasks-vision logs its TFLite set-up on stderr, which Chromium reports as console errors.
+    expect(alice.errors.filter((e) => !/^INFO: Created TensorFlow Lite/.test(e))).toEqual([]);
+  });
+});
