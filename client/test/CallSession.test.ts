@@ -1,231 +1,586 @@
-import { describe, expect, it, vi } from 'vitest';
-import { CallSession } from '../src/call/CallSession.ts';
-import { SignalingError } from '../src/call/signaling.ts';
-import type { VideoPipeline } from '../src/pipeline/VideoPipeline.ts';
-import { FakeSignaling, FakeTrack, fakeDevice, producer, settle } from './fakes.ts';
+// CallSession against the real Guise server, started in-process with a real
+// mediasoup worker, over real socket.io connections. Node has no
+// RTCPeerConnection, so each Device runs mediasoup-client's own FakeHandler:
+// every request, RTP parameter set and notification still goes through the
+// real server and mediasoup, only no media packets flow.
+import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Device, FakeHandler, testFakeParameters, type types as ms } from 'mediasoup-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RequestData, RequestName, Responses } from '@guise/shared';
+import { startApp, type App } from '../../server/src/app.ts';
+import { loadConfig } from '../../server/src/config.ts';
+import { createLogger } from '../../server/src/log.ts';
+import { CallSession, type CallState, type RemotePeer } from '../src/call/CallSession.ts';
+import { connectSignaling, type Signaling } from '../src/call/signaling.ts';
+import type { VideoPipelineFactory } from '../src/pipeline/VideoPipeline.ts';
+import { FakeTrack } from './fakes.ts';
+import { until, within } from './until.ts';
 
-function setup(opts: { signaling?: FakeSignaling; pipeline?: (input: MediaStreamTrack) => VideoPipeline } = {}) {
-  const sig = opts.signaling ?? new FakeSignaling();
-  const signalings = [sig];
-  const session = new CallSession({
-    connect: () => signalings.at(-1)!,
-    createDevice: fakeDevice,
-    serverUrl: 'http://guise.test',
-    ...(opts.pipeline ? { createPipeline: opts.pipeline } : {}),
+function startGuise(port = 0): Promise<App> {
+  const config = loadConfig({
+    PORT: String(port), HOST: '127.0.0.1', RTC_LISTEN_IP: '127.0.0.1', MEDIASOUP_WORKERS: '1', LOG_LEVEL: 'silent',
   });
-  const video = new FakeTrack('video');
-  const audio = new FakeTrack('audio');
-  const join = () => session.join({ room: 'r1', displayName: 'Me', video: video.asTrack(), audio: audio.asTrack() });
-  return { sig, signalings, session, video, audio, join };
+  return startApp(config, createLogger('silent'));
 }
 
-describe('CallSession', () => {
-  it('joins, publishes camera and mic with strict appData, and consumes existing producers', async () => {
-    const { sig, session, join, video } = setup();
-    sig.room = {
-      peers: [{ id: 'alice', displayName: 'Alice' }],
-      producers: [producer('alice', 'video', { appData: { source: 'camera', synthetic: true } }), producer('alice', 'audio')],
-    };
-    await join();
-    await settle();
+let app: App;
+beforeAll(async () => { app = await startGuise(); });
+afterAll(async () => { await app?.close(); });
 
-    expect(session.state.status).toBe('connected');
-    expect(session.state.error).toBeNull();
-    expect(sig.sent('join')).toEqual([{ room: 'r1', displayName: 'Me' }]);
-    expect(sig.sent('createTransport').map((d) => d.direction).sort()).toEqual(['recv', 'send']);
-    const produced = sig.sent('produce');
-    expect(produced.map((p) => p.appData)).toEqual([
-      { source: 'camera', synthetic: false },
-      { source: 'mic', synthetic: false },
-    ]);
-    expect(produced.map((p) => p.kind)).toEqual(['video', 'audio']);
-    expect(sig.sent('connectTransport')).toHaveLength(2);
-    // Every consumer is resumed once its local side exists.
-    expect(sig.sent('resumeConsumer')).toHaveLength(2);
+let roomCount = 0;
+const newRoom = () => `room-${++roomCount}`;
 
-    const [alice] = session.state.peers;
-    expect(alice).toMatchObject({ id: 'alice', displayName: 'Alice', synthetic: true, videoPaused: false, audioPaused: false });
-    expect(alice!.videoTrack?.kind).toBe('video');
-    expect(alice!.audioTrack?.kind).toBe('audio');
-    expect(session.state.local.videoTrack).toBe(video.asTrack());
+// --- what a test drives ------------------------------------------------------
+
+interface RequestRecord { name: RequestName; data: unknown; outcome: 'pending' | 'ok' | string; response?: unknown }
+
+/**
+ * Passes everything through to the real signaling and writes down each
+ * request and how the server answered it, so a test can check the traffic.
+ */
+function recorded(sig: Signaling, log: RequestRecord[]): Signaling {
+  return {
+    get state() { return sig.state; },
+    request<N extends RequestName>(name: N, data: RequestData<N>): Promise<Responses[N]> {
+      const entry: RequestRecord = { name, data, outcome: 'pending' };
+      log.push(entry);
+      const answer = sig.request(name, data);
+      answer.then(
+        (response) => { entry.outcome = 'ok'; entry.response = response; },
+        (err: { code?: string }) => { entry.outcome = err.code ?? 'error'; },
+      );
+      return answer;
+    },
+    on: (name, cb) => sig.on(name, cb),
+    onState: (cb) => sig.onState(cb),
+    reconnect: () => sig.reconnect(),
+    close: () => sig.close(),
+  };
+}
+
+interface Member {
+  name: string;
+  session: CallSession;
+  camera: FakeTrack;
+  mic: FakeTrack;
+  requests: RequestRecord[];
+  /** What mediasoup-client made, seen through its observer API. */
+  transports: ms.Transport[];
+  producers: ms.Producer[];
+  consumers: ms.Consumer[];
+  join(room: string): Promise<void>;
+  sent(name: RequestName): RequestRecord[];
+}
+
+const members: Member[] = [];
+
+/** A person in a call: a CallSession on the real server, with a fake camera and mic. */
+function member(name: string, opts: { url?: string; pipeline?: VideoPipelineFactory; media?: boolean } = {}): Member {
+  const url = opts.url ?? app.url;
+  const requests: RequestRecord[] = [];
+  const transports: ms.Transport[] = [];
+  const producers: ms.Producer[] = [];
+  const consumers: ms.Consumer[] = [];
+  const session = new CallSession({
+    connect: () => recorded(connectSignaling(url), requests),
+    createDevice: async () => {
+      const device = new Device({ handlerFactory: FakeHandler.createFactory(testFakeParameters) });
+      device.observer.on('newtransport', (transport) => {
+        transports.push(transport);
+        transport.observer.on('newproducer', (p) => producers.push(p));
+        transport.observer.on('newconsumer', (c) => consumers.push(c));
+      });
+      return device;
+    },
+    serverUrl: url,
+    ...(opts.pipeline ? { createPipeline: opts.pipeline } : {}),
   });
+  const camera = new FakeTrack('video');
+  const mic = new FakeTrack('audio');
+  const withMedia = opts.media ?? true;
+  const m: Member = {
+    name, session, camera, mic, requests, transports, producers, consumers,
+    join: (room) => within(session.join({
+      room, displayName: name, ...(withMedia ? { video: camera.asTrack(), audio: mic.asTrack() } : {}),
+    }), `${name}'s join of ${room} to settle`),
+    sent: (req) => requests.filter((r) => r.name === req),
+  };
+  members.push(m);
+  return m;
+}
 
-  it('follows peers and producers as the server announces them', async () => {
-    const { sig, session, join } = setup();
-    await join();
-    sig.push('peerJoined', { id: 'bob', displayName: 'Bob' });
-    expect(session.state.peers.map((p) => p.displayName)).toEqual(['Bob']);
-    expect(session.state.peers[0]!.videoTrack).toBeNull();
+/** A peer that speaks the protocol itself, to make the server announce exactly what a test needs. */
+const rawPeers: Signaling[] = [];
+async function rawPeer(url = app.url): Promise<Signaling> {
+  const sig = connectSignaling(url);
+  rawPeers.push(sig);
+  await until(() => sig.state === 'connected', 'a raw peer to connect');
+  return sig;
+}
 
-    sig.announce(producer('bob', 'video'));
-    sig.announce(producer('bob', 'audio'));
-    await settle();
-    expect(session.state.peers[0]!.videoTrack).not.toBeNull();
-    expect(session.state.peers[0]!.audioTrack).not.toBeNull();
+/** RTP parameters as a browser sends them; enough for mediasoup to accept a producer. */
+function rtpParameters(kind: 'audio' | 'video', ssrc: number) {
+  const codec = kind === 'audio'
+    ? { mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [] }
+    : { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, parameters: {}, rtcpFeedback: [] };
+  return { mid: String(ssrc), codecs: [codec], headerExtensions: [], encodings: [{ ssrc }], rtcp: { cname: `raw-${ssrc}`, reducedSize: true } };
+}
 
-    sig.push('producerPaused', { producerId: 'bob-audio', peerId: 'bob' });
-    expect(session.state.peers[0]!.audioPaused).toBe(true);
-    sig.push('producerResumed', { producerId: 'bob-audio', peerId: 'bob' });
-    expect(session.state.peers[0]!.audioPaused).toBe(false);
+/** A real TCP hop between a client and the server, so a test can cut the network or take the server away. */
+interface Proxy { url: string; listen(): Promise<void>; cut(opts?: { stopListening?: boolean }): Promise<void> }
+const proxies: Proxy[] = [];
 
-    const { videoTrack, audioTrack } = session.state.peers[0]!;
-    sig.push('producerClosed', { producerId: 'bob-video', peerId: 'bob' });
-    expect(session.state.peers[0]!.videoTrack).toBeNull();
-    expect(session.state.peers[0]!.audioTrack).not.toBeNull();
-    expect(videoTrack!.readyState).toBe('ended'); // its consumer was closed
+async function freePort(): Promise<number> {
+  const probe = createTcpServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
 
-    sig.push('peerLeft', { peerId: 'bob' });
-    expect(session.state.peers).toEqual([]);
-    expect(audioTrack!.readyState).toBe('ended');
-  });
+async function proxyTo(targetUrl: string, { listening = true } = {}): Promise<Proxy> {
+  const target = Number(new URL(targetUrl).port);
+  const port = await freePort();
+  const open = new Set<TcpSocket>();
+  let server: TcpServer | undefined;
+  const proxy: Proxy = {
+    url: `http://127.0.0.1:${port}`,
+    async listen() {
+      server = createTcpServer((downstream) => {
+        const upstream = tcpConnect(target, '127.0.0.1');
+        for (const s of [downstream, upstream]) {
+          open.add(s);
+          s.on('close', () => open.delete(s));
+          s.on('error', () => { downstream.destroy(); upstream.destroy(); });
+        }
+        downstream.pipe(upstream).pipe(downstream);
+      });
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(port, '127.0.0.1', resolve);
+      });
+    },
+    async cut({ stopListening = false } = {}) {
+      const closing = stopListening && server ? new Promise((resolve) => server!.close(resolve)) : undefined;
+      if (stopListening) server = undefined;
+      for (const s of open) s.destroy();
+      await closing;
+    },
+  };
+  proxies.push(proxy);
+  if (listening) await proxy.listen();
+  return proxy;
+}
 
-  it('consumes a producer only once, even when join and newProducer both name it', async () => {
-    const { sig, join } = setup();
-    sig.room = { peers: [{ id: 'alice', displayName: 'Alice' }], producers: [producer('alice', 'video')] };
-    await join();
-    sig.push('newProducer', producer('alice', 'video'));
-    await settle();
-    expect(sig.sent('consume')).toHaveLength(1);
-  });
+afterEach(async () => {
+  for (const m of members.splice(0)) m.session.leave();
+  for (const sig of rawPeers.splice(0)) sig.close();
+  await Promise.all(proxies.splice(0).map((p) => p.cut({ stopListening: true })));
+});
 
-  it('drops a consumer whose producer closed while it was being set up', async () => {
-    const { sig, session, join } = setup();
-    await join();
-    sig.push('peerJoined', { id: 'bob', displayName: 'Bob' });
-    sig.announce(producer('bob', 'video'));
-    sig.push('producerClosed', { producerId: 'bob-video', peerId: 'bob' });
-    await settle();
-    expect(session.state.peers[0]!.videoTrack).toBeNull();
-    expect(sig.sent('resumeConsumer')).toHaveLength(0);
-  });
+// --- reading the state ---------------------------------------------------------
 
-  it('mutes and turns the camera off through producer pause and the server', async () => {
-    const { sig, session, join, audio, video } = setup();
-    await join();
+const peerNamed = (m: Member, displayName: string): RemotePeer | undefined =>
+  m.session.state.peers.find((p) => p.displayName === displayName);
 
-    await session.setMicMuted(true);
-    expect(audio.enabled).toBe(false);
-    expect(session.state.local.micMuted).toBe(true);
-    expect(sig.sent('pauseProducer')).toHaveLength(1);
-    await session.setMicMuted(false);
-    expect(audio.enabled).toBe(true);
-    expect(sig.sent('resumeProducer')).toHaveLength(1);
+/** Waits until `m` receives both of `other`'s tracks, and returns how `m` sees `other`. */
+function receiving(m: Member, other: string): Promise<RemotePeer> {
+  return until(() => {
+    const p = peerNamed(m, other);
+    return p?.videoTrack && p.audioTrack ? p : undefined;
+  }, `${m.name} to receive ${other}'s video and audio`);
+}
 
-    await session.setCameraOff(true);
-    expect(video.enabled).toBe(false);
-    expect(session.state.local.cameraOff).toBe(true);
-    const paused = sig.sent('pauseProducer').map((d) => d.producerId);
-    expect(new Set(paused).size).toBe(2); // mic then camera: two different producers
-  });
+const statusOf = (m: Member) => m.session.state.status;
+const producerOf = (m: Member, kind: 'audio' | 'video') => m.producers.filter((p) => p.kind === kind && !p.closed).at(-1)!;
 
-  it('publishes the pipeline output, never the raw camera, and flags synthetic video', async () => {
-    const output = new FakeTrack('video');
-    const destroy = vi.fn();
-    const { sig, session, join, video } = setup({
-      pipeline: () => ({ output: output.asTrack(), synthetic: true, identityLabel: 'Ada', destroy }),
+describe('CallSession on a real Guise server', () => {
+  it('two sessions join a room, publish camera and mic with strict appData, and consume each other', async () => {
+    const room = newRoom();
+    const ada = member('Ada');
+    const bob = member('Bob');
+    await ada.join(room);
+    expect(ada.session.state).toMatchObject({ status: 'connected', error: null, room, displayName: 'Ada', peers: [], canRejoin: false });
+    await bob.join(room);
+    expect(bob.session.state).toMatchObject({ status: 'connected', error: null });
+
+    const bobSeenByAda = await receiving(ada, 'Bob');
+    const adaSeenByBob = await receiving(bob, 'Ada');
+    expect(bobSeenByAda).toMatchObject({
+      id: bob.session.state.selfId, synthetic: false, identityLabel: null, videoPaused: false, audioPaused: false,
     });
-    await join();
-    const camera = sig.sent('produce').find((p) => p.kind === 'video')!;
-    expect(camera.appData).toEqual({ source: 'camera', synthetic: true, identityLabel: 'Ada' });
-    expect(session.state.local.videoTrack).toBe(output.asTrack());
-    expect(session.state.local.synthetic).toBe(true);
+    expect(adaSeenByBob.id).toBe(ada.session.state.selfId);
+    expect(ada.session.state.selfId).not.toBe(bob.session.state.selfId);
+    expect(bobSeenByAda.videoTrack!.kind).toBe('video');
+    expect(bobSeenByAda.audioTrack!.kind).toBe('audio');
+    expect(ada.session.state.peers).toHaveLength(1);
+    expect(app.rooms.get(room)?.peerCount).toBe(2);
 
-    session.leave();
-    expect(destroy).toHaveBeenCalledOnce();
-    expect(video.stopped).toBe(true);
+    for (const m of [ada, bob]) {
+      expect(m.transports.map((t) => t.direction).sort()).toEqual(['recv', 'send']);
+      // Camera first, then mic, each with exactly the appData the server's strict schema allows.
+      expect(m.producers.map((p) => [p.kind, p.appData])).toEqual([
+        ['video', { source: 'camera', synthetic: false }],
+        ['audio', { source: 'mic', synthetic: false }],
+      ]);
+      expect(m.sent('connectTransport').map((r) => r.outcome)).toEqual(['ok', 'ok']);
+    }
+    // The passthrough pipeline publishes the camera track itself.
+    expect(producerOf(ada, 'video').track).toBe(ada.camera.asTrack());
+    expect(ada.session.state.local.videoTrack).toBe(ada.camera.asTrack());
+
+    // Each consumes the other's two producers, once each, and resumes them on the server.
+    expect(ada.consumers.map((c) => c.producerId).sort()).toEqual(bob.producers.map((p) => p.id).sort());
+    expect(bob.consumers.map((c) => c.producerId).sort()).toEqual(ada.producers.map((p) => p.id).sort());
+    for (const m of [ada, bob]) {
+      await until(() => m.sent('resumeConsumer').filter((r) => r.outcome === 'ok').length === 2, `${m.name}'s consumers to be resumed`);
+      expect(m.sent('resumeConsumer').map((r) => (r.data as { consumerId: string }).consumerId).sort())
+        .toEqual(m.consumers.map((c) => c.id).sort());
+      expect(m.requests.filter((r) => r.outcome !== 'ok')).toEqual([]);
+    }
   });
 
-  it('shows a closed room and rejoins on request', async () => {
-    const { sig, session, join } = setup();
-    sig.room = { peers: [{ id: 'alice', displayName: 'Alice' }], producers: [producer('alice', 'video')] };
-    await join();
-    await settle();
-    sig.push('roomClosed', { reason: 'media_worker_died' });
-    expect(session.state.status).toBe('closed');
-    expect(session.state.canRejoin).toBe(true);
-    expect(session.state.error).toMatch(/^The room closed \(.+\)\. Rejoin/);
-    expect(session.state.peers).toEqual([]);
+  it('publishes the pipeline output, never the raw camera, and the server tells others it is synthetic', async () => {
+    const room = newRoom();
+    const output = new FakeTrack('video');
+    const inputs: MediaStreamTrack[] = [];
+    let destroyed = 0;
+    const ada = member('Ada', {
+      pipeline: (input) => {
+        inputs.push(input);
+        return { output: output.asTrack(), synthetic: true, identityLabel: 'Ada Lovelace', destroy: () => { destroyed++; } };
+      },
+    });
+    const bob = member('Bob');
+    await ada.join(room);
+    await bob.join(room);
 
-    await session.rejoin();
-    await settle();
-    expect(session.state.status).toBe('connected');
-    expect(session.state.error).toBeNull();
-    expect(sig.sent('join')).toHaveLength(2);
-    expect(sig.sent('produce')).toHaveLength(4);
-    expect(session.state.peers.map((p) => p.id)).toEqual(['alice']);
+    expect(inputs).toEqual([ada.camera.asTrack()]);
+    const video = producerOf(ada, 'video');
+    expect(video.track).toBe(output.asTrack());
+    expect(video.track).not.toBe(ada.camera.asTrack());
+    expect(video.appData).toEqual({ source: 'camera', synthetic: true, identityLabel: 'Ada Lovelace' });
+    expect(ada.session.state.local).toMatchObject({ videoTrack: output.asTrack(), synthetic: true });
+
+    // Bob learns it from the server, through the join answer's producer list.
+    const adaSeenByBob = await receiving(bob, 'Ada');
+    expect(adaSeenByBob).toMatchObject({ synthetic: true, identityLabel: 'Ada Lovelace' });
+    expect(bob.consumers.find((c) => c.kind === 'video')!.appData).toEqual({ source: 'camera', synthetic: true, identityLabel: 'Ada Lovelace' });
+
+    ada.session.leave();
+    expect(destroyed).toBe(1);
+    expect(ada.camera.stopped).toBe(true);
+    expect(ada.mic.stopped).toBe(true);
+    await until(() => bob.session.state.peers.length === 0, 'Bob to see Ada leave');
   });
 
-  it('joins afresh after the socket reconnects, keeping mute state', async () => {
-    const { sig, session, join, audio } = setup();
-    await join();
-    sig.setState('reconnecting', { type: 'disconnect', message: 'transport close' });
-    expect(session.state.status).toBe('reconnecting');
-    expect(session.state.error).toMatch(/Lost the connection/);
+  it('mute and camera-off pause the producers; the other side and newcomers see it', async () => {
+    const room = newRoom();
+    const ada = member('Ada');
+    const bob = member('Bob');
+    await ada.join(room);
+    await bob.join(room);
+    await receiving(bob, 'Ada');
 
-    await session.setMicMuted(true);
-    expect(audio.enabled).toBe(false);
+    await ada.session.setMicMuted(true);
+    expect(ada.mic.enabled).toBe(false);
+    expect(ada.session.state.local.micMuted).toBe(true);
+    expect(producerOf(ada, 'audio').paused).toBe(true);
+    await until(() => peerNamed(bob, 'Ada')!.audioPaused, 'Bob to see Ada muted');
+    expect(peerNamed(bob, 'Ada')!.videoPaused).toBe(false);
 
-    sig.setState('connected');
-    await settle();
-    expect(session.state.status).toBe('connected');
-    expect(session.state.error).toBeNull();
-    expect(sig.sent('join')).toHaveLength(2);
-    // The new mic producer starts paused on the server too.
-    const micProducer = sig.sent('produce').filter((p) => p.kind === 'audio');
-    expect(micProducer).toHaveLength(2);
-    expect(sig.sent('pauseProducer')).toHaveLength(1);
-    expect(audio.enabled).toBe(false);
+    await ada.session.setMicMuted(false);
+    expect(ada.mic.enabled).toBe(true);
+    expect(producerOf(ada, 'audio').paused).toBe(false);
+    await until(() => !peerNamed(bob, 'Ada')!.audioPaused, 'Bob to see Ada unmuted');
+
+    await ada.session.setCameraOff(true);
+    expect(ada.camera.enabled).toBe(false);
+    expect(ada.session.state.local.cameraOff).toBe(true);
+    expect(producerOf(ada, 'video').paused).toBe(true);
+    await until(() => peerNamed(bob, 'Ada')!.videoPaused, 'Bob to see Ada\'s camera off');
+
+    const paused = ada.sent('pauseProducer').map((r) => (r.data as { producerId: string }).producerId);
+    expect(paused).toEqual([producerOf(ada, 'audio').id, producerOf(ada, 'video').id]);
+    expect(ada.sent('resumeProducer').map((r) => r.outcome)).toEqual(['ok']);
+    expect(ada.requests.filter((r) => r.outcome !== 'ok')).toEqual([]);
+
+    // A newcomer learns the paused camera from the server's join answer.
+    const cy = member('Cy', { media: false });
+    await cy.join(room);
+    const adaSeenByCy = await receiving(cy, 'Ada');
+    expect(adaSeenByCy).toMatchObject({ videoPaused: true, audioPaused: false });
+    const answer = cy.sent('join')[0]!.response as Responses['join'];
+    expect(answer.producers.find((p) => p.kind === 'video')).toMatchObject({ peerId: ada.session.state.selfId, paused: true });
+  });
+
+  it('follows a peer\'s producers as the server announces, pauses, resumes and closes them', async () => {
+    const room = newRoom();
+    const ada = member('Ada');
+    await ada.join(room);
+    const raw = await rawPeer();
+    const rawJoin = await raw.request('join', { room, displayName: 'Raw' });
+    const seen = await until(() => peerNamed(ada, 'Raw'), 'Ada to see Raw join');
+    expect(seen).toMatchObject({ id: rawJoin.peerId, videoTrack: null, audioTrack: null });
+
+    const send = await raw.request('createTransport', { direction: 'send' });
+    const { producerId: audioId } = await raw.request('produce', {
+      transportId: send.id, kind: 'audio', rtpParameters: rtpParameters('audio', 1111), appData: { source: 'mic', synthetic: false },
+    });
+    const { producerId: videoId } = await raw.request('produce', {
+      transportId: send.id, kind: 'video', rtpParameters: rtpParameters('video', 2222), appData: { source: 'camera', synthetic: false },
+    });
+    const { videoTrack, audioTrack } = await receiving(ada, 'Raw');
+    expect(ada.consumers.filter((c) => !c.closed).map((c) => c.producerId).sort()).toEqual([audioId, videoId].sort());
+
+    await raw.request('pauseProducer', { producerId: audioId });
+    await until(() => peerNamed(ada, 'Raw')!.audioPaused, 'Ada to see Raw muted');
+    await raw.request('resumeProducer', { producerId: audioId });
+    await until(() => !peerNamed(ada, 'Raw')!.audioPaused, 'Ada to see Raw unmuted');
+
+    await raw.request('closeProducer', { producerId: videoId });
+    await until(() => peerNamed(ada, 'Raw')!.videoTrack === null, 'Ada to drop Raw\'s video');
+    expect(videoTrack!.readyState).toBe('ended'); // its consumer was closed
+    expect(peerNamed(ada, 'Raw')!.audioTrack).toBe(audioTrack);
+
+    // A producer closed while Ada is still setting up its consumer leaves nothing behind.
+    const { producerId: brief } = await raw.request('produce', {
+      transportId: send.id, kind: 'video', rtpParameters: rtpParameters('video', 3333), appData: { source: 'camera', synthetic: false },
+    });
+    await raw.request('closeProducer', { producerId: brief });
+    const consume = await until(
+      () => ada.sent('consume').find((r) => (r.data as { producerId: string }).producerId === brief && r.outcome !== 'pending'),
+      'Ada\'s consume of the brief producer to settle',
+    );
+    expect(['ok', 'not_found']).toContain(consume.outcome);
+    await until(() => ada.consumers.filter((c) => c.producerId === brief).every((c) => c.closed), 'its consumer to close');
+    expect(peerNamed(ada, 'Raw')!.videoTrack).toBeNull();
+
+    await raw.request('leave', {});
+    await until(() => ada.session.state.peers.length === 0, 'Ada to see Raw leave');
+    expect(audioTrack!.readyState).toBe('ended');
+    expect(ada.session.state).toMatchObject({ status: 'connected', error: null });
+  });
+
+  it('leave() releases everything, and the other side sees the peer go', async () => {
+    const room = newRoom();
+    const ada = member('Ada');
+    const bob = member('Bob');
+    await ada.join(room);
+    await bob.join(room);
+    const { videoTrack, audioTrack } = await receiving(ada, 'Bob');
+    await receiving(bob, 'Ada');
+
+    bob.session.leave();
+    expect(bob.session.state).toMatchObject({ status: 'idle', error: null, room: null, selfId: null, peers: [], canRejoin: false });
+    expect(bob.camera.stopped && bob.mic.stopped).toBe(true);
+    expect([...bob.transports, ...bob.producers, ...bob.consumers].every((x) => x.closed)).toBe(true);
+    expect(bob.sent('leave')).toHaveLength(1);
+
+    await until(() => ada.session.state.peers.length === 0, 'Ada to see Bob leave');
+    expect(videoTrack!.readyState).toBe('ended');
+    expect(audioTrack!.readyState).toBe('ended');
+    expect(app.rooms.get(room)?.peerCount).toBe(1);
+
+    // Bob's socket is closed: someone joining later changes nothing for him.
+    const cy = member('Cy', { media: false });
+    await cy.join(room);
+    await until(() => peerNamed(ada, 'Cy'), 'Ada to see Cy');
+    expect(bob.session.state.peers).toEqual([]);
+    expect(bob.session.state.status).toBe('idle');
+  });
+
+  it('a killed media worker closes the room; rejoin() brings everyone back, still muted', async () => {
+    const room = newRoom();
+    const ada = member('Ada');
+    const bob = member('Bob');
+    await ada.join(room);
+    await bob.join(room);
+    await receiving(bob, 'Ada');
+    await ada.session.setMicMuted(true);
+
+    const [pid] = app.pool.pids;
+    process.kill(pid!, 'SIGKILL');
+    await until(() => statusOf(ada) === 'closed' && statusOf(bob) === 'closed', 'both sessions to see the room close');
+    for (const m of [ada, bob]) {
+      expect(m.session.state).toMatchObject({
+        status: 'closed', canRejoin: true, peers: [], error: 'The room closed (its media server stopped). Rejoin to continue.',
+      });
+      expect(m.producers.every((p) => p.closed)).toBe(true);
+    }
+
+    // The pool replaces the worker; a person clicks Rejoin after that.
+    await until(() => app.pool.pids.length === 1 && app.pool.pids[0] !== pid, 'a replacement worker');
+    await within(ada.session.rejoin(), 'Ada\'s rejoin');
+    expect(ada.session.state).toMatchObject({ status: 'connected', error: null, canRejoin: false });
+    await within(bob.session.rejoin(), 'Bob\'s rejoin');
+    expect(bob.session.state).toMatchObject({ status: 'connected', error: null });
+
+    const adaSeenByBob = await receiving(bob, 'Ada');
+    await receiving(ada, 'Bob');
+    expect(adaSeenByBob.id).toBe(ada.session.state.selfId);
+    // The new mic producer starts paused, on the server too.
+    await until(() => peerNamed(bob, 'Ada')!.audioPaused, 'Bob to see Ada still muted');
+    expect(ada.mic.enabled).toBe(false);
+    expect(ada.sent('join').map((r) => r.outcome)).toEqual(['ok', 'ok']);
+    expect(ada.producers).toHaveLength(4);
+    expect(producerOf(ada, 'audio').paused).toBe(true);
+  });
+
+  it('joins afresh after the connection drops, keeping mute state', async () => {
+    const room = newRoom();
+    const proxy = await proxyTo(app.url);
+    const ada = member('Ada', { url: proxy.url });
+    const bob = member('Bob');
+    await ada.join(room);
+    await bob.join(room);
+    await receiving(bob, 'Ada');
+    await ada.session.setMicMuted(true);
+    await until(() => peerNamed(bob, 'Ada')!.audioPaused, 'Bob to see Ada muted');
+    const firstId = ada.session.state.selfId;
+
+    const seen: Pick<CallState, 'status' | 'error'>[] = [];
+    ada.session.subscribe(({ status, error }) => {
+      const last = seen.at(-1);
+      if (last?.status !== status || last.error !== error) seen.push({ status, error });
+    });
+    await proxy.cut(); // the network drops; the server is still there
+
+    await until(() => statusOf(ada) === 'connected' && ada.session.state.selfId !== firstId, 'Ada to join afresh', 10_000);
+    expect(seen).toContainEqual({ status: 'reconnecting', error: 'Lost the connection to the server. Reconnecting…' });
+    expect(ada.session.state.error).toBeNull();
+    expect(ada.sent('join').map((r) => r.outcome)).toEqual(['ok', 'ok']);
+
+    // Bob saw the old Ada leave and the new one arrive, still muted.
+    const adaSeenByBob = await receiving(bob, 'Ada');
+    expect(bob.session.state.peers).toHaveLength(1);
+    expect(adaSeenByBob.id).toBe(ada.session.state.selfId);
+    await until(() => peerNamed(bob, 'Ada')!.audioPaused, 'Bob to see the new Ada muted');
+    expect(ada.mic.enabled).toBe(false);
+    expect(ada.session.state.local.micMuted).toBe(true);
+  });
+
+  it('while the server is unreachable it says so, keeps a mute made meanwhile, and joins afresh when back', async () => {
+    const room = newRoom();
+    const proxy = await proxyTo(app.url);
+    const ada = member('Ada', { url: proxy.url });
+    const bob = member('Bob');
+    await ada.join(room);
+    await bob.join(room);
+    await receiving(bob, 'Ada');
+    const firstId = ada.session.state.selfId;
+
+    await proxy.cut({ stopListening: true }); // the server's address stops answering
+    const unreachable = `Can't reach the Guise server at ${proxy.url}. Retrying…`;
+    await until(() => ada.session.state.error === unreachable, 'the unreachable error', 10_000);
+    expect(ada.session.state).toMatchObject({ status: 'reconnecting', peers: [], canRejoin: false });
+    await until(() => bob.session.state.peers.length === 0, 'Bob to see Ada drop out');
+
+    // Muting with no producer to pause: the flag and the track, nothing sent.
+    await ada.session.setMicMuted(true);
+    expect(ada.mic.enabled).toBe(false);
+    expect(ada.session.state.local.micMuted).toBe(true);
+    expect(ada.sent('pauseProducer')).toEqual([]);
+
+    await proxy.listen();
+    await until(() => statusOf(ada) === 'connected' && ada.session.state.selfId !== firstId, 'Ada to join afresh', 10_000);
+    expect(ada.session.state.error).toBeNull();
+    // The new mic producer is paused on the server, so Bob sees Ada muted.
+    await receiving(bob, 'Ada');
+    await until(() => peerNamed(bob, 'Ada')!.audioPaused, 'Bob to see Ada muted');
+    expect(peerNamed(bob, 'Ada')!.videoPaused).toBe(false);
+    expect(producerOf(ada, 'audio').paused).toBe(true);
+    expect(ada.sent('pauseProducer').map((r) => r.outcome)).toEqual(['ok']);
   });
 
   it("says when it can't reach the server, and joins once it can", async () => {
-    const sig = new FakeSignaling('connecting');
-    const { session, join } = setup({ signaling: sig });
-    const joined = join();
-    expect(session.state.status).toBe('connecting');
-    sig.setState('connecting', { type: 'connect_error', message: 'xhr poll error' });
-    expect(session.state.error).toBe("Can't reach the Guise server at http://guise.test. Retrying…");
-    sig.setState('connected');
-    await joined;
-    expect(session.state.status).toBe('connected');
-    expect(session.state.error).toBeNull();
+    const room = newRoom();
+    const proxy = await proxyTo(app.url, { listening: false }); // nothing at this address yet
+    const ada = member('Ada', { url: proxy.url });
+    let settled = false;
+    const joined = ada.join(room).then(() => { settled = true; });
+
+    await until(() => ada.session.state.error, 'the unreachable error');
+    expect(ada.session.state).toMatchObject({
+      status: 'connecting', error: `Can't reach the Guise server at ${proxy.url}. Retrying…`, canRejoin: false,
+    });
+    expect(settled).toBe(false);
+
+    await proxy.listen();
+    await within(joined, 'the join to settle once the server is reachable', 10_000);
+    expect(ada.session.state).toMatchObject({ status: 'connected', error: null });
+    expect(app.rooms.get(room)?.peerCount).toBe(1);
   });
 
-  it('reports a refused join and offers a rejoin', async () => {
-    const { sig, session, join } = setup();
-    sig.handlers.join = () => { throw new SignalingError('bad_request', 'room is full (16 peers)'); };
-    await join();
-    expect(session.state.status).toBe('disconnected');
-    expect(session.state.canRejoin).toBe(true);
-    expect(session.state.error).toBe('Couldn\'t join room "r1": room is full (16 peers)');
+  it('when the server shuts down: the room closes, and a rejoin says the server is unreachable', async () => {
+    const other = await startGuise();
+    try {
+      const ada = member('Ada', { url: other.url });
+      await ada.join('doomed');
+      await other.close();
+
+      await until(() => statusOf(ada) === 'closed', 'the room to close');
+      expect(ada.session.state).toMatchObject({
+        canRejoin: true, peers: [], error: 'The room closed (the server is shutting down). Rejoin to continue.',
+      });
+
+      void ada.session.rejoin();
+      await until(() => ada.session.state.error?.startsWith("Can't reach"), 'the unreachable error');
+      expect(ada.session.state).toMatchObject({
+        status: 'reconnecting', error: `Can't reach the Guise server at ${other.url}. Retrying…`, canRejoin: false,
+      });
+    } finally {
+      await other.close();
+    }
   });
 
-  it('leave() releases everything and returns to idle', async () => {
-    const { sig, session, join, video, audio } = setup();
-    await join();
-    session.leave();
-    expect(session.state.status).toBe('idle');
-    expect(sig.sent('leave')).toHaveLength(1);
-    expect(sig.closed).toBe(true);
-    expect(video.stopped && audio.stopped).toBe(true);
-    // Late pushes from the old socket change nothing.
-    sig.push('peerJoined', { id: 'late', displayName: 'Late' });
-    expect(session.state.peers).toEqual([]);
+  it('reports a refused join and offers a rejoin that works once there is room', async () => {
+    const room = newRoom();
+    const fillers = await Promise.all(Array.from({ length: 16 }, () => rawPeer()));
+    for (const [i, f] of fillers.entries()) await f.request('join', { room, displayName: `Filler ${i}` });
+
+    const ada = member('Ada');
+    await ada.join(room);
+    expect(ada.session.state).toMatchObject({
+      status: 'disconnected', canRejoin: true, peers: [], error: `Couldn't join room "${room}": room is full (16 peers)`,
+    });
+    expect(ada.sent('join').map((r) => r.outcome)).toEqual(['bad_request']);
+
+    fillers[0]!.close();
+    await until(() => app.rooms.get(room)?.peerCount === 15, 'a filler to leave');
+    await within(ada.session.rejoin(), 'Ada\'s rejoin');
+    expect(ada.session.state).toMatchObject({ status: 'connected', error: null, canRejoin: false });
+    expect(ada.session.state.peers).toHaveLength(15);
+
+    // A name the server's schema refuses is reported the same way.
+    const eve = member('Eve');
+    await eve.join('no spaces!');
+    expect(eve.session.state).toMatchObject({ status: 'disconnected', canRejoin: true });
+    expect(eve.session.state.error).toBe('Couldn\'t join room "no spaces!": join: room: room must be 1-64 letters, digits, "-" or "_"');
   });
 
   it('joins without any local media (receive only)', async () => {
-    const sig = new FakeSignaling();
-    const session = new CallSession({ connect: () => sig, createDevice: fakeDevice });
-    await session.join({ room: 'r', displayName: 'Viewer' });
-    expect(session.state.status).toBe('connected');
-    expect(sig.sent('createTransport').map((d) => d.direction)).toEqual(['recv']);
-    expect(session.state.local.videoTrack).toBeNull();
+    const room = newRoom();
+    const bob = member('Bob');
+    await bob.join(room);
+    const viewer = member('Viewer', { media: false });
+    await viewer.join(room);
+    expect(viewer.session.state).toMatchObject({ status: 'connected', error: null });
+    expect(viewer.transports.map((t) => t.direction)).toEqual(['recv']);
+    expect(viewer.producers).toEqual([]);
+    expect(viewer.session.state.local).toMatchObject({ videoTrack: null, audioTrack: null });
+
+    await receiving(viewer, 'Bob');
+    const seenByBob = await until(() => peerNamed(bob, 'Viewer'), 'Bob to see the viewer');
+    expect(seenByBob).toMatchObject({ videoTrack: null, audioTrack: null });
   });
 
   it('works as a Svelte store', async () => {
-    const { session, join } = setup();
+    const ada = member('Ada');
     const seen: string[] = [];
-    const off = session.subscribe((s) => { if (seen.at(-1) !== s.status) seen.push(s.status); });
-    await join();
+    const off = ada.session.subscribe((s) => { if (seen.at(-1) !== s.status) seen.push(s.status); });
+    await ada.join(newRoom());
     off();
     expect(seen).toEqual(['idle', 'connecting', 'connected']);
   });

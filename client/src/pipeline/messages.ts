@@ -12,7 +12,7 @@ export interface PipelineStats {
   landmarksMs: number;
   engineMs: number;
   pasteMs: number;
-  /** Camera frames never processed because the worker was busy (estimated from timestamp gaps). */
+  /** Camera frames in this window never processed because the worker was busy (estimated from timestamp gaps). */
   dropped: number;
   faceFound: boolean;
 }

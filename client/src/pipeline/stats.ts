@@ -53,7 +53,7 @@ export class StatsWindow {
       faceFound: this.faceFound,
     };
     this.windowStart = now;
-    this.inCount = this.outCount = this.swapped = 0;
+    this.inCount = this.outCount = this.swapped = this.dropped = 0;
     this.sums = { landmarksMs: 0, engineMs: 0, pasteMs: 0 };
     return stats;
   }

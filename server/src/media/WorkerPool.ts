@@ -12,6 +12,8 @@ export interface WorkerPoolOptions { size: number; log: Logger }
 export class WorkerPool extends EventEmitter<{ replaced: [deadPid: number, newPid: number] }> {
   private readonly workers: types.Worker[] = [];
   private closed = false;
+  /** Replacements being started: a room created meanwhile waits for one. */
+  private readonly starting = new Set<Promise<unknown>>();
 
   private constructor(private readonly opts: WorkerPoolOptions) { super(); }
 
@@ -24,6 +26,8 @@ export class WorkerPool extends EventEmitter<{ replaced: [deadPid: number, newPi
   get pids(): number[] { return this.workers.map((w) => w.pid); }
 
   async createRouter(): Promise<types.Router> {
+    // Right after a worker died (a rejoin click), its replacement may still be starting.
+    if (this.workers.length === 0 && this.starting.size > 0) await Promise.race(this.starting);
     const worker = this.leastLoaded();
     return worker.createRouter({ mediaCodecs });
   }
@@ -59,13 +63,17 @@ export class WorkerPool extends EventEmitter<{ replaced: [deadPid: number, newPi
     const i = this.workers.indexOf(dead);
     if (i >= 0) this.workers.splice(i, 1);
     if (this.closed) return;
+    const spawning = this.spawn();
+    this.starting.add(spawning);
     try {
-      const fresh = await this.spawn();
+      const fresh = await spawning;
       if (this.closed) { fresh.close(); return; }
       this.workers.push(fresh);
       this.emit('replaced', dead.pid, fresh.pid);
     } catch (e) {
       this.opts.log.fatal({ err: (e as Error).message }, 'could not start a replacement mediasoup worker');
+    } finally {
+      this.starting.delete(spawning);
     }
   }
 }

@@ -13,7 +13,7 @@ import { handlers } from './handlers.ts';
 type AckFn = (ack: Ack<unknown>) => void;
 
 export class Connection {
-  private membership: { room: Room; peer: Peer } | undefined;
+  private membership: { room: Room; peer: Peer; offClose: () => void } | undefined;
   private joining = false;
   private disconnected = false;
 
@@ -50,9 +50,10 @@ export class Connection {
       }
       const peer = new Peer(randomUUID(), displayName, (name, data) => this.socket.emit(name, data));
       const response = room.join(peer);
-      this.membership = { room, peer };
       // A room closed under us (worker died) drops the membership so a rejoin works.
-      room.once('close', () => { if (this.membership?.peer === peer) this.membership = undefined; });
+      const onClose = () => { if (this.membership?.peer === peer) this.membership = undefined; };
+      room.once('close', onClose);
+      this.membership = { room, peer, offClose: () => room.off('close', onClose) };
       return response;
     } finally {
       this.joining = false;
@@ -64,6 +65,7 @@ export class Connection {
     const m = this.membership;
     this.membership = undefined;
     if (!m) return false;
+    m.offClose();
     m.room.leave(m.peer);
     return true;
   }

@@ -1,4 +1,4 @@
-// Call benchmark: time to join (signaling connected → first remote frame
+// Benchmarks, all in one run. Call: time to join (signaling connected → first remote frame
 // rendered) and the server's CPU and memory (node + mediasoup workers) while a
 // 2-peer and a 4-peer call run. Writes JSON and prints a table.
 import fs from 'node:fs';
@@ -7,6 +7,7 @@ import { joinCall, launchParticipant, waitForRemoteVideo, type Participant } fro
 import { repoRoot } from '../lib/paths.ts';
 import { sampleTree } from '../lib/procstat.ts';
 import { startServer } from '../lib/server.ts';
+import { benchSwap } from './swap-bench.ts';
 import { fakeCamera, type CameraName } from '../lib/y4m.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -80,11 +81,20 @@ async function runCall(peers: number) {
 
 const results = [];
 for (const peers of [2, 4]) results.push(await runCall(peers));
-const out = path.join(repoRoot, 'bench-results/call.json');
+const swapServer = await startServer({ LOG_LEVEL: 'warn' });
+const swap = await benchSwap(swapServer, Math.min(SECONDS, 20)).finally(() => swapServer.stop());
+
+const out = path.join(repoRoot, 'bench-results/bench.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, results }, null, 2));
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call: results, swap }, null, 2));
+console.log('Call (server process tree: node + mediasoup workers)');
 console.table(results.map((r) => ({
   peers: r.peers, 'join ms (median)': r.joinMsMedian, 'server CPU %': r.serverCpuPercent,
   'server RSS MiB': r.serverRssMiB, 'peak RSS MiB': r.serverPeakRssMiB,
+})));
+console.log('Face swap pipeline (headless Chromium, 640×480 fake camera, medians of 1-s windows)');
+console.table(swap.map((r) => ({
+  engine: r.engine, 'fps in': r.fpsIn, 'fps out': r.fpsOut, 'landmarks ms': r.landmarksMs, 'engine ms': r.engineMs,
+  'paste-back ms': r.pasteMs, 'dropped/s': r.droppedPerSecond, '(engine+paste)/landmarks': r.engineToLandmarksRatio,
 })));
 console.log(`wrote ${path.relative(process.cwd(), out)}`);
