@@ -6,7 +6,8 @@ for (const file of process.argv.slice(2)) {
   if (!fs.existsSync(file)) { console.error(`missing report ${file}: that suite did not run`); failed++; continue; }
   const r = JSON.parse(fs.readFileSync(file, 'utf8'));
   passed += r.numPassedTests;
-  failed += r.numFailedTests + (r.numFailedTestSuites ?? 0);
+  // A file that fails to load has no failed tests of its own: count it once.
+  failed += r.numFailedTests || r.numFailedTestSuites || 0;
   skipped += r.numPendingTests + (r.numTodoTests ?? 0);
 }
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);

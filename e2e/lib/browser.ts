@@ -38,6 +38,14 @@ export async function launchParticipant(camera: FakeCamera, opts: { denyMedia?: 
   };
 }
 
+/**
+ * Errors the app itself caused. tasks-vision logs its TFLite set-up to stderr,
+ * which Chromium reports as console errors; those are not the app's.
+ */
+export function appErrors(p: Participant): string[] {
+  return p.errors.filter((e) => !/^INFO: Created TensorFlow Lite/.test(e));
+}
+
 export async function joinCall(page: Page, baseUrl: string, room: string, name: string): Promise<void> {
   await page.goto(`${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}&autojoin=1`);
   await page.waitForSelector('[data-testid="call"]');

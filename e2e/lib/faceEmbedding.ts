@@ -108,25 +108,31 @@ export async function captureFace(page: Page, selector: string, recordedFrame?: 
  */
 export async function startRecording(page: Page, selector: string): Promise<void> {
   await page.evaluate((sel) => {
-    const w = window as unknown as { __e2eRecording?: { frames: ImageBitmap[]; stop: boolean } };
+    const w = window as unknown as { __e2eRecording?: { frames: ImageBitmap[]; times: number[]; stop: boolean } };
     for (const f of w.__e2eRecording?.frames ?? []) f.close();
-    const rec = { frames: [] as ImageBitmap[], stop: false };
+    const rec = { frames: [] as ImageBitmap[], times: [] as number[], stop: false };
     w.__e2eRecording = rec;
     const video = document.querySelector(sel) as HTMLVideoElement;
-    const onFrame = () => {
+    const onFrame = (now: number) => {
       if (rec.stop) return;
-      void createImageBitmap(video).then((b) => { if (rec.stop) b.close(); else rec.frames.push(b); });
+      // Wall-clock time, comparable across browser processes on this machine.
+      const at = performance.timeOrigin + now;
+      void createImageBitmap(video).then((b) => {
+        if (rec.stop) return b.close();
+        rec.frames.push(b);
+        rec.times.push(at);
+      });
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
   }, selector);
 }
 
-/** Stops recording; returns how many frames were kept. */
-export async function stopRecording(page: Page): Promise<number> {
+/** Stops recording; returns the wall-clock time (ms) each kept frame was presented. */
+export async function stopRecording(page: Page): Promise<number[]> {
   return page.evaluate(() => {
-    const rec = (window as unknown as { __e2eRecording: { frames: ImageBitmap[]; stop: boolean } }).__e2eRecording;
+    const rec = (window as unknown as { __e2eRecording: { times: number[]; stop: boolean } }).__e2eRecording;
     rec.stop = true;
-    return rec.frames.length;
+    return rec.times;
   });
 }

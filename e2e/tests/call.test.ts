@@ -1,7 +1,7 @@
 // Two real browsers in one room on the real server: each sees and hears the
 // other, the pictures are the other's camera, and leave/rejoin work.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodedFrames, joinCall, launchParticipant, remoteAudioLevel, remoteThumbnail, remoteTile, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
+import { appErrors, decodedFrames, joinCall, launchParticipant, remoteAudioLevel, remoteThumbnail, remoteTile, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
 import { startServer, type RunningServer } from '../lib/server.ts';
 import { bestCorrelation, meanAbsDiff } from '../lib/thumbnail.ts';
 import { fakeCamera, y4mThumbnails } from '../lib/y4m.ts';
@@ -94,7 +94,7 @@ describe('two-browser call', () => {
   });
 
   it('left no page errors behind', () => {
-    expect(alice.errors).toEqual([]);
-    expect(bob.errors).toEqual([]);
+    expect(appErrors(alice)).toEqual([]);
+    expect(appErrors(bob)).toEqual([]);
   });
 });

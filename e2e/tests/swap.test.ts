@@ -2,7 +2,7 @@
 // identity (judged by a face-recognition model the app doesn't use), switches
 // identity mid-call, switches back to the real face, and is badged synthetic.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinCall, launchParticipant, remoteTile, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
+import { appErrors, joinCall, launchParticipant, remoteTile, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
 import { captureFace, cosine, embed, installLandmarkerRoutes, startRecording, stopRecording } from '../lib/faceEmbedding.ts';
 import { facelessPng, kitPhoto, showImage, y4mFramePng } from '../lib/photos.ts';
 import { startServer, type RunningServer } from '../lib/server.ts';
@@ -10,8 +10,19 @@ import { fakeCamera } from '../lib/y4m.ts';
 import path from 'node:path';
 import { repoRoot } from '../lib/paths.ts';
 
+/**
+ * How much closer (cosine) the received face must be to the chosen identity
+ * than to anyone else. Measured on the sender's preview (5 frames): X (img5)
+ * 0.45 vs own 0.12; img20 0.58 vs 0.21; img30 0.42 vs -0.07. The mesh swap
+ * keeps the sender's face shape, and for some photos the judge sees little of
+ * the source (img1: 0.17 vs 0.09), so X is one it can recognise.
+ */
 const MARGIN = 0.1;
-const SWITCH_FRAMES = 15; // receiver frames allowed for a switch to show (click, network and jitter buffer included)
+const X_PHOTO = 'deepface-pairs/img5.jpg';
+/** Output frames allowed between the click and the new face: the pipeline applies it to the next frame. */
+const SENDER_FRAMES = 3;
+/** Frames the receiver may still show the old face: the sender's frames plus network and jitter buffer. */
+const RECEIVER_FRAMES = 15;
 
 describe('face swap in a call', () => {
   let server: RunningServer;
@@ -20,6 +31,7 @@ describe('face swap in a call', () => {
   const camera = fakeCamera('glasses');
   const room = `swap-${Date.now().toString(36)}`;
   const aliceTile = `${remoteTile('Alice')} video[data-testid="tile-video"]`;
+  const ownTile = '[data-testid="tile"][data-local="true"] video[data-testid="tile-video"]';
   const refs: Record<'x' | 'y' | 'own', Float32Array> = {} as never;
 
   /** Mean embedding of a few faces captured from what `selector` shows. */
@@ -41,12 +53,13 @@ describe('face swap in a call', () => {
     server = await startServer();
     [alice, bob] = await Promise.all([launchParticipant(camera), launchParticipant(fakeCamera('talking'))]);
     await installLandmarkerRoutes(bob.page);
+    await installLandmarkerRoutes(alice.page);
     // Reference embeddings, computed the same way as the received ones, in a
     // page of the app's origin that runs nothing else.
     const judge = await bob.page.context().newPage();
     await installLandmarkerRoutes(judge);
     await judge.goto(`${server.url}/healthz`);
-    refs.x = await embedSeen(judge, await showImage(judge, 'ref-x', kitPhoto('deepface-pairs/img1.jpg')), 1);
+    refs.x = await embedSeen(judge, await showImage(judge, 'ref-x', kitPhoto(X_PHOTO)), 1);
     refs.y = await embedSeen(judge, await showImage(judge, 'ref-y', path.join(repoRoot, 'client/public/samples/astronaut.jpg')), 1);
     const own = [0, 60, 120].map((i) => y4mFramePng(camera.y4m, i));
     const ownEmbeds = [];
@@ -77,7 +90,7 @@ describe('face swap in a call', () => {
   });
 
   it('sends the chosen identity: the receiver sees X, not the sender, with a synthetic badge', async () => {
-    await alice.page.setInputFiles('[data-testid="photo-input"]', kitPhoto('deepface-pairs/img1.jpg'));
+    await alice.page.setInputFiles('[data-testid="photo-input"]', kitPhoto(X_PHOTO));
     await alice.page.waitForSelector('[data-identity-id^="upload:"][aria-checked="true"]', { timeout: 60_000 });
     await alice.page.click('[data-testid="join"]');
     await joinCall(bob.page, server.url, room, 'Bob');
@@ -85,44 +98,61 @@ describe('face swap in a call', () => {
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`);
     await alice.page.waitForSelector('[data-testid="tile"][data-local="true"] [data-testid="synthetic-badge"]');
 
-    const seen = similarities(await embedSeen(bob.page, aliceTile));
+    const seen = similarities(await embedSeen(bob.page, aliceTile, 5));
     console.log('receiver sees, with X selected:', seen);
     expect(seen.x).toBeGreaterThan(seen.own + MARGIN);
   });
 
-  /** The face judged closest in recorded frame `i`, or null where no face is found. */
-  async function judgeRecorded(i: number) {
-    const face = await captureFace(bob.page, aliceTile, i);
+  /** The face judged closest in recorded frame `i` of `page`, or null where no face is found. */
+  async function judgeRecorded(page: Participant['page'], selector: string, i: number) {
+    const face = await captureFace(page, selector, i);
     if (!face) return null;
     const s = similarities(await embed(face));
     return (Object.keys(s) as (keyof typeof s)[]).reduce((a, b) => (s[a] > s[b] ? a : b));
   }
 
   /**
-   * Switches Alice to `choice` and returns how many frames the receiver
-   * presented before the first one showing `target` (and staying on it).
+   * How many frames were presented after `since` (wall-clock ms) before the
+   * first one showing `target`; also checks that it stays switched.
+   */
+  async function framesUntil(page: Participant['page'], selector: string, times: number[], since: number, target: 'x' | 'y' | 'own') {
+    const first = times.findIndex((t) => t > since);
+    // Coarse scan for the first hit, then walk back to the exact frame.
+    let hit = -1;
+    for (let i = first; i < times.length; i += 6) if ((await judgeRecorded(page, selector, i)) === target) { hit = i; break; }
+    if (hit < 0) throw new Error(`never showed ${target} in ${times.length - first} frames`);
+    while (hit > first && (await judgeRecorded(page, selector, hit - 1)) === target) hit--;
+    expect(await judgeRecorded(page, selector, times.length - 1)).toBe(target);
+    return hit - first;
+  }
+
+  /**
+   * Switches Alice to `choice`; returns how many frames her own preview (the
+   * pipeline's output) and Bob's view of her presented, after her click
+   * landed, before showing `target`.
    */
   async function switchAndCount(choice: string, target: 'x' | 'y' | 'own') {
     if (!(await alice.page.$('[data-testid="face-sheet"]'))) await alice.page.click('[data-testid="toggle-faces"]');
-    await startRecording(bob.page, aliceTile);
+    await Promise.all([startRecording(alice.page, ownTile), startRecording(bob.page, aliceTile)]);
+    await alice.page.evaluate(() => document.addEventListener('click', () => {
+      (window as unknown as { __e2eClickAt: number }).__e2eClickAt = performance.timeOrigin + performance.now();
+    }, { capture: true, once: true }));
     await alice.page.click(choice);
     await bob.page.waitForTimeout(3000);
-    const count = await stopRecording(bob.page);
-    // Coarse scan for the first hit, then walk back to the exact frame.
-    let hit = -1;
-    for (let i = 0; i < count; i += 6) if ((await judgeRecorded(i)) === target) { hit = i; break; }
-    if (hit < 0) throw new Error(`receiver never showed ${target} in ${count} frames`);
-    while (hit > 0 && (await judgeRecorded(hit - 1)) === target) hit--;
-    // And it stays switched: the last frames show the target too.
-    expect(await judgeRecorded(count - 1)).toBe(target);
-    return hit;
+    const clickAt = await alice.page.evaluate(() => (window as unknown as { __e2eClickAt: number }).__e2eClickAt);
+    const [sent, received] = await Promise.all([stopRecording(alice.page), stopRecording(bob.page)]);
+    return {
+      sender: await framesUntil(alice.page, ownTile, sent, clickAt, target),
+      receiver: await framesUntil(bob.page, aliceTile, received, clickAt, target),
+    };
   }
 
   it('switches to identity Y mid-call within a bounded number of frames, without renegotiating', async () => {
     const producersBefore = await alice.page.evaluate(() => window.__guise.session.state.local.videoTrack?.id);
     const frames = await switchAndCount('[data-identity-id="sample:astronaut"]', 'y');
-    console.log(`switch to Y visible at the receiver after ${frames} frames`);
-    expect(frames).toBeLessThanOrEqual(SWITCH_FRAMES);
+    console.log('frames before the switch to Y showed:', frames);
+    expect(frames.sender).toBeLessThanOrEqual(SENDER_FRAMES);
+    expect(frames.receiver).toBeLessThanOrEqual(RECEIVER_FRAMES);
     const seen = similarities(await embedSeen(bob.page, aliceTile));
     expect(seen.y).toBeGreaterThan(Math.max(seen.x, seen.own) + MARGIN);
     // Same published track: no renegotiation.
@@ -133,8 +163,9 @@ describe('face swap in a call', () => {
 
   it('switching off brings back the sender\'s own face and drops the badge', async () => {
     const frames = await switchAndCount('[data-testid="identity-off"]', 'own');
-    console.log(`switch off visible at the receiver after ${frames} frames`);
-    expect(frames).toBeLessThanOrEqual(SWITCH_FRAMES);
+    console.log('frames before the switch off showed:', frames);
+    expect(frames.sender).toBeLessThanOrEqual(SENDER_FRAMES);
+    expect(frames.receiver).toBeLessThanOrEqual(RECEIVER_FRAMES);
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`, { state: 'detached' });
   });
 
@@ -142,7 +173,7 @@ describe('face swap in a call', () => {
     // Chromium warns when a VideoFrame is garbage-collected unclosed.
     const leaks = [...alice.errors, ...alice.warnings, ...bob.warnings].filter((e) => /VideoFrame|garbage collected/i.test(e));
     expect(leaks).toEqual([]);
-    // tasks-vision logs its TFLite set-up on stderr, which Chromium reports as console errors.
-    expect(alice.errors.filter((e) => !/^INFO: Created TensorFlow Lite/.test(e))).toEqual([]);
+    expect(appErrors(alice)).toEqual([]);
+    expect(appErrors(bob)).toEqual([]);
   });
 });
