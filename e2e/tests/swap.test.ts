@@ -169,6 +169,16 @@ describe('face swap in a call', () => {
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`, { state: 'detached' });
   });
 
+  it('shows the pipeline stats overlay on request', async () => {
+    await alice.page.click('[data-testid="toggle-stats"]');
+    await alice.page.waitForFunction(() => {
+      const m = /([\d.]+) \/ ([\d.]+)/.exec(document.querySelector('[data-testid="stats-fps"]')?.textContent ?? '');
+      return !!m && Number(m[2]) > 0;
+    });
+    await alice.page.click('[data-testid="toggle-stats"]');
+    await alice.page.waitForSelector('[data-testid="stats"]', { state: 'detached' });
+  });
+
   it('closed every VideoFrame and threw nothing', () => {
     // Chromium warns when a VideoFrame is garbage-collected unclosed.
     const leaks = [...alice.errors, ...alice.warnings, ...bob.warnings].filter((e) => /VideoFrame|garbage collected/i.test(e));

@@ -48,6 +48,8 @@ export class FaceSwap implements Readable<FaceSwapState> {
   private prepared = new Map<string, Promise<PreparedIdentity>>();
   private offStats: (() => void) | undefined;
   private uploads = 0;
+  /** Identities loaded from the IndexedDB cache instead of being analysed again (for tests and debugging). */
+  cacheHits = 0;
   /** The latest select() wins; an earlier one still preparing must not take over. */
   private selectSeq = 0;
 
@@ -156,7 +158,11 @@ export class FaceSwap implements Readable<FaceSwapState> {
     const key = await photoKey(photo, 'mesh', PACK_FORMAT_VERSION);
     const cached = await loadPack(key);
     if (cached) {
-      try { return await pipeline.load(cached, choice.label); } catch { /* damaged: rebuild below */ }
+      try {
+        const loaded = await pipeline.load(cached, choice.label);
+        this.cacheHits++;
+        return loaded;
+      } catch { /* damaged: rebuild below */ }
     }
     const prepared = await pipeline.prepare(photo, choice.label);
     if (prepared.pack) await savePack(key, prepared.pack);
