@@ -18,7 +18,7 @@ const isolation = {
 const runtimeAssets = viteStaticCopy({
   targets: [
     { src: 'node_modules/@mediapipe/tasks-vision/wasm/*', dest: 'mediapipe/wasm', rename: { stripBase: true } },
-    { src: '../models/face_landmarker/face_landmarker.task', dest: 'models', rename: { stripBase: true } },
+    { src: '../models/face_landmarker/*.task', dest: 'models', rename: { stripBase: true } },
   ],
 });
 

@@ -3,16 +3,17 @@ import { parseParams, randomRoomName, roomLink, sanitizeRoom } from '../src/app/
 
 describe('parseParams', () => {
   it('reads room, name and autojoin', () => {
-    expect(parseParams('?room=standup&name=Ada%20L&autojoin=1')).toEqual({ room: 'standup', name: 'Ada L', autojoin: true, identity: null, fallbackPipeline: false });
+    expect(parseParams('?room=standup&name=Ada%20L&autojoin=1')).toEqual({ room: 'standup', name: 'Ada L', autojoin: true, identity: null, fallbackPipeline: false, gpuLandmarks: false });
   });
 
   it('treats missing or empty values as absent', () => {
-    expect(parseParams('')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false });
-    expect(parseParams('?room=&name=%20%20&autojoin=0')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false });
+    expect(parseParams('')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false });
+    expect(parseParams('?room=&name=%20%20&autojoin=0')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false });
   });
 
   it('reads a starting identity and the fallback-pipeline switch, refusing anything but a sample name', () => {
-    expect(parseParams('?identity=sample:astronaut&pipeline=canvas')).toMatchObject({ identity: 'sample:astronaut', fallbackPipeline: true });
+    expect(parseParams('?identity=sample:astronaut&pipeline=canvas&landmarks=gpu'))
+      .toMatchObject({ identity: 'sample:astronaut', fallbackPipeline: true, gpuLandmarks: true });
     expect(parseParams('?identity=upload:1').identity).toBeNull();
     expect(parseParams('?identity=sample:<script>').identity).toBeNull();
   });

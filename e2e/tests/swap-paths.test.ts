@@ -60,6 +60,19 @@ describe('swap pipeline paths', () => {
     expect(stats!.fpsOut).toBeGreaterThan(3);
   });
 
+  it('tracks the face with the GPU delegate and its own bundle when asked', async () => {
+    const bundles: string[] = [];
+    p.page.on('request', (r) => { if (r.url().endsWith('.task')) bundles.push(new URL(r.url()).pathname); });
+    await p.page.goto(`${server.url}/?room=paths&name=P&identity=sample:astronaut&landmarks=gpu`);
+    await p.page.waitForFunction(() => {
+      let ok = false;
+      window.__guise.faceSwap.subscribe((s) => { ok = s.selected === 'sample:astronaut' && !!s.stats?.faceFound; })();
+      return ok;
+    }, undefined, { timeout: 60_000 });
+    expect(bundles).toContain('/models/face_landmarker_gpu.task');
+    expect(bundles).not.toContain('/models/face_landmarker.task');
+  });
+
   it('caches identity packs in IndexedDB: a reload loads the astronaut instead of analysing it again', async () => {
     await p.page.goto(`${server.url}/?room=paths&name=P&identity=sample:astronaut`);
     await p.page.waitForFunction(() => window.__guise.faceSwap.cacheHits >= 1, undefined, { timeout: 60_000 });

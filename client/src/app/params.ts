@@ -9,6 +9,8 @@ export interface LaunchParams {
   identity: string | null;
   /** Force the canvas fallback pipeline even where insertable streams exist (testing). */
   fallbackPipeline: boolean;
+  /** Run FaceLandmarker on its GPU (WebGL) delegate instead of the CPU. */
+  gpuLandmarks: boolean;
 }
 
 export const MAX_ROOM_LENGTH = 64;
@@ -21,7 +23,8 @@ export function parseParams(search: string): LaunchParams {
   const autojoin = ['1', 'true', 'yes'].includes((q.get('autojoin') ?? '').toLowerCase());
   const identity = /^sample:[a-z0-9-]{1,40}$/.exec(q.get('identity') ?? '')?.[0] ?? null;
   const fallbackPipeline = q.get('pipeline') === 'canvas';
-  return { room: room || null, name: name || null, autojoin, identity, fallbackPipeline };
+  const gpuLandmarks = q.get('landmarks') === 'gpu';
+  return { room: room || null, name: name || null, autojoin, identity, fallbackPipeline, gpuLandmarks };
 }
 
 /**

@@ -2,17 +2,19 @@
 // owns the lifecycle and the choice of frame path, and knows nothing of how a
 // face is swapped (that is the worker's and the engines').
 //
-//   fast path:  camera track → MediaStreamTrackProcessor ─readable→ worker ─writable→ MediaStreamTrackGenerator
-//   fallback:   camera track → <video> → ImageBitmap → worker → OffscreenCanvas ← canvas.captureStream()
+//   Chromium:  camera track → MediaStreamTrackProcessor ─readable→ worker ─writable→ MediaStreamTrackGenerator
+//   standard:  camera track ─transferred→ worker: MediaStreamTrackProcessor → VideoTrackGenerator ─track→ back (Safari)
+//   fallback:  camera track → <video> → ImageBitmap → worker → OffscreenCanvas ← canvas.captureStream() (Firefox)
 //
 // The output track is created once and stays for the whole call, so choosing
 // or switching an identity never renegotiates.
 import { defaultSwapOptions, type SwapOptions } from '../engines/types.ts';
 import type { PhotoProblem } from '../identity/validate.ts';
-import type { AssetUrls, FromWorker, PipelineStats, ToWorker } from './messages.ts';
+import type { AssetUrls, FromWorker, LandmarkDelegate, PipelineStats, ToWorker } from './messages.ts';
 import type { Disclosure, VideoPipeline } from './VideoPipeline.ts';
 
 export type PipelineState = 'initializing' | 'running' | 'destroyed';
+export type FramePath = 'chromium' | 'standard' | 'canvas';
 
 /** A photo the worker refused, with the reason to show. */
 export class IdentityRejected extends Error {
@@ -22,10 +24,20 @@ export class IdentityRejected extends Error {
 /** A prepared identity inside this pipeline's worker. */
 export interface PreparedIdentity { handle: number; label: string; pack?: ArrayBuffer }
 
-const assets: AssetUrls = {
-  visionWasm: new URL('mediapipe/wasm', document.baseURI).href,
-  landmarkerModel: new URL('models/face_landmarker.task', document.baseURI).href,
-};
+function assetsFor(delegate: LandmarkDelegate): AssetUrls {
+  return {
+    visionWasm: new URL('mediapipe/wasm', document.baseURI).href,
+    landmarkerModel: new URL(delegate === 'GPU' ? 'models/face_landmarker_gpu.task' : 'models/face_landmarker.task', document.baseURI).href,
+  };
+}
+
+export interface PipelineSettings {
+  options: SwapOptions;
+  /** Frame path; the best available by default. */
+  path?: FramePath;
+  /** CPU by default: on machines without a GPU, WebGL is emulated and slower. */
+  delegate?: LandmarkDelegate;
+}
 
 /** Whether this browser can run the swap at all (either frame path). */
 export function swapSupported(): boolean {
@@ -37,8 +49,14 @@ export function insertableStreamsSupported(): boolean {
   return typeof MediaStreamTrackProcessor !== 'undefined' && typeof MediaStreamTrackGenerator !== 'undefined';
 }
 
+/** The best frame path this browser offers (the worker-side standard one is tried at start). */
+function preferredPath(): FramePath {
+  return insertableStreamsSupported() ? 'chromium' : 'standard';
+}
+
 export class SwapPipeline implements VideoPipeline {
-  readonly output: MediaStreamTrack;
+  output!: MediaStreamTrack;
+  path!: FramePath;
   state: PipelineState = 'initializing';
   private readonly worker: Worker;
   private disclosureNow: Disclosure = { synthetic: false };
@@ -49,7 +67,17 @@ export class SwapPipeline implements VideoPipeline {
   private stopFallback: (() => void) | undefined;
   private readonly ready: Promise<void>;
 
-  constructor(private readonly input: MediaStreamTrack, options: SwapOptions = defaultSwapOptions, forceFallback = false) {
+  /**
+   * Starts the worker on `input` and resolves once the output track exists
+   * (at once on Chromium; after the worker answers on the standard path).
+   */
+  static async start(input: MediaStreamTrack, settings: PipelineSettings = { options: defaultSwapOptions }): Promise<SwapPipeline> {
+    const pipeline = new SwapPipeline(input);
+    await pipeline.open(settings.options, settings.path ?? preferredPath(), settings.delegate ?? 'CPU');
+    return pipeline;
+  }
+
+  private constructor(private readonly input: MediaStreamTrack) {
     this.worker = new Worker(new URL('./worker/swap.worker.ts', import.meta.url), { type: 'module', name: 'guise-swap' });
     let onReady!: () => void;
     let onFatal!: (e: Error) => void;
@@ -57,21 +85,52 @@ export class SwapPipeline implements VideoPipeline {
     this.ready.catch(() => {}); // surfaced through prepare() and the console
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorkerMessage(e.data, onReady, onFatal);
     this.worker.onerror = (e) => onFatal(new Error(e.message || 'the swap worker failed to load'));
+  }
 
-    const start: Omit<Extract<ToWorker, { type: 'start' }>, 'readable' | 'writable' | 'canvas'> =
-      { type: 'start', assets, engine: 'mesh', options };
-    if (insertableStreamsSupported() && !forceFallback) {
+  private async open(options: SwapOptions, path: FramePath, delegate: LandmarkDelegate): Promise<void> {
+    const start = { type: 'start', assets: assetsFor(delegate), delegate, engine: 'mesh', options } as const;
+    if (path === 'chromium') {
       // Keep one frame at most: a busy worker drops frames rather than queueing them.
-      const processor = new MediaStreamTrackProcessor({ track: input, maxBufferSize: 1 });
+      const processor = new MediaStreamTrackProcessor({ track: this.input, maxBufferSize: 1 });
       const generator = new MediaStreamTrackGenerator({ kind: 'video' });
       this.output = generator;
       this.post({ ...start, readable: processor.readable, writable: generator.writable }, [processor.readable, generator.writable]);
+    } else if (path === 'standard' && (await this.openStandard(start))) {
+      path = 'standard';
     } else {
       const { track, canvas, stop } = this.startFallback();
       this.output = track;
       this.stopFallback = stop;
       this.post({ ...start, canvas }, [canvas]);
+      path = 'canvas';
     }
+    this.path = path;
+  }
+
+  /**
+   * The standard path: the worker makes the processor and a VideoTrackGenerator
+   * from a transferred clone of the camera track and sends the output back.
+   * False where tracks can't be transferred or the worker lacks the generator.
+   */
+  private async openStandard(start: Omit<Extract<ToWorker, { type: 'start' }>, 'track'>): Promise<boolean> {
+    const track = this.input.clone();
+    try {
+      this.post({ ...start, track }, [track as unknown as Transferable]);
+    } catch {
+      track.stop();
+      return false; // DataCloneError: this browser can't move tracks into workers
+    }
+    const output = await new Promise<MediaStreamTrack | null>((resolve) => {
+      const onMessage = (e: MessageEvent<FromWorker>) => {
+        if (e.data.type !== 'output') return;
+        this.worker.removeEventListener('message', onMessage);
+        resolve(e.data.track);
+      };
+      this.worker.addEventListener('message', onMessage);
+    });
+    if (!output) return false;
+    this.output = output;
+    return true;
   }
 
   get synthetic(): boolean { return this.disclosureNow.synthetic; }
@@ -160,6 +219,7 @@ export class SwapPipeline implements VideoPipeline {
         this.pending.clear();
         break;
       case 'frameDone':
+      case 'output':
       case 'stopped':
         break;
     }
@@ -169,7 +229,7 @@ export class SwapPipeline implements VideoPipeline {
     this.worker.postMessage(msg, transfer);
   }
 
-  /** Browsers without insertable streams (Firefox): frames cross as ImageBitmaps; a canvas is captured. */
+  /** Browsers without insertable streams at all (Firefox): frames cross as ImageBitmaps; a canvas is captured. */
   private startFallback() {
     const video = document.createElement('video');
     video.muted = true;

@@ -5,6 +5,12 @@ import type { PhotoProblem } from '../identity/validate.ts';
 /** Where the worker loads its models and wasm from (same origin, so COEP allows them). */
 export interface AssetUrls { visionWasm: string; landmarkerModel: string }
 
+/**
+ * FaceLandmarker's delegate. Each has its own bundle: the GPU one merges the
+ * landmark heads with ops the WebGL delegate accepts.
+ */
+export type LandmarkDelegate = 'CPU' | 'GPU';
+
 export interface PipelineStats {
   fpsIn: number;
   fpsOut: number;
@@ -21,11 +27,14 @@ export type ToWorker =
   | {
     type: 'start';
     assets: AssetUrls;
+    delegate: LandmarkDelegate;
     engine: EngineKind;
     options: SwapOptions;
     /** Insertable streams (fast path): camera frames in, swapped frames out. */
     readable?: ReadableStream<VideoFrame>;
     writable?: WritableStream<VideoFrame>;
+    /** Standard path: the camera track itself; the worker makes processor and VideoTrackGenerator. */
+    track?: MediaStreamTrack;
     /** Fallback path: frames arrive as 'frame' messages and are drawn here, captured on the main thread. */
     canvas?: OffscreenCanvas;
   }
@@ -39,6 +48,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready' }
+  /** Standard path: the generated track, or null where the worker has no VideoTrackGenerator. */
+  | { type: 'output'; track: MediaStreamTrack | null }
   | { type: 'identityReady'; handle: number; pack?: ArrayBuffer }
   | { type: 'identityFailed'; handle: number; problem: PhotoProblem }
   /** The fallback path finished a frame: the main thread may send the next. */

@@ -4,7 +4,7 @@
 // tasks-vision's ES-module loader can only set up one per worker.
 import { FaceLandmarker, FilesetResolver, type NormalizedLandmark } from '@mediapipe/tasks-vision';
 import type { FaceGeometry } from '../../engines/types.ts';
-import type { AssetUrls } from '../messages.ts';
+import type { AssetUrls, LandmarkDelegate } from '../messages.ts';
 
 export interface Landmarkers {
   /** The camera's face, or null when none is found. `timestampMs` must increase. */
@@ -14,13 +14,13 @@ export interface Landmarkers {
   close(): void;
 }
 
-export async function createLandmarkers(assets: AssetUrls): Promise<Landmarkers> {
+export async function createLandmarkers(assets: AssetUrls, delegate: LandmarkDelegate): Promise<Landmarkers> {
   // A module worker can't importScripts: ask for the ES-module build of the wasm loader.
   const fileset = await FilesetResolver.forVisionTasks(assets.visionWasm, true);
   const res = await fetch(assets.landmarkerModel);
   if (!res.ok) throw new Error(`face model missing: ${assets.landmarkerModel} answered ${res.status}`);
   const model = new Uint8Array(await res.arrayBuffer());
-  const common = { baseOptions: { modelAssetBuffer: model, delegate: 'CPU' as const }, outputFaceBlendshapes: false };
+  const common = { baseOptions: { modelAssetBuffer: model, delegate }, outputFaceBlendshapes: false };
   const videoMode = { runningMode: 'VIDEO', numFaces: 1 } as const;
   const landmarker = await FaceLandmarker.createFromOptions(fileset, { ...common, ...videoMode });
   let inImageMode = false;

@@ -47,8 +47,9 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>) {
   if (msg.canvas) output = msg.canvas.getContext('2d')!;
   // Frames pass through untouched while the models load.
   if (msg.readable && msg.writable) void pump(msg.readable, msg.writable);
+  if (msg.track) startStandardPath(msg.track);
   try {
-    landmarkers = await createLandmarkers(msg.assets);
+    landmarkers = await createLandmarkers(msg.assets, msg.delegate);
     engine = createMeshEngine();
     post({ type: 'ready' });
   } catch (err) {
@@ -56,7 +57,21 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>) {
   }
 }
 
-/** The fast path: read, process and write one frame at a time. */
+/** The standard path (Safari): processor and generator both live in the worker. */
+function startStandardPath(track: MediaStreamTrack) {
+  const Generator = (self as unknown as { VideoTrackGenerator?: new () => { track: MediaStreamTrack; writable: WritableStream<VideoFrame> } }).VideoTrackGenerator;
+  if (!Generator || typeof MediaStreamTrackProcessor === 'undefined') {
+    track.stop();
+    post({ type: 'output', track: null });
+    return;
+  }
+  const generator = new Generator();
+  const processor = new MediaStreamTrackProcessor({ track, maxBufferSize: 1 });
+  post({ type: 'output', track: generator.track }, [generator.track as unknown as Transferable]);
+  void pump(processor.readable, generator.writable).finally(() => track.stop());
+}
+
+/** Insertable streams: read, process and write one frame at a time. */
 async function pump(readable: ReadableStream<VideoFrame>, writable: WritableStream<VideoFrame>) {
   const reader = readable.getReader();
   const writer = writable.getWriter();
