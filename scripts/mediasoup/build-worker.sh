@@ -25,7 +25,7 @@ if [ -x "$cache/mediasoup-worker" ] && runs "$cache/mediasoup-worker"; then
 fi
 
 case "$ver" in
-  3.15.*) overlay="$here/overlay-3.15.sh" ;;
+  3.19.3) overlay="$here/overlay-3.19.3.sh" ;; # newest with engines.node >=20 (3.19.4+ need Node 22)
   *) echo "mediasoup $ver has no offline build recipe here (see scripts/mediasoup/)" >&2; exit 1 ;;
 esac
 
