@@ -1,5 +1,6 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vite';
+import fs from 'node:fs';
 import { viteStaticCopy } from 'vite-plugin-static-copy';
 
 // The Guise server serves client/dist in production; in dev, Vite serves the
@@ -15,10 +16,23 @@ const isolation = {
 
 // The swap worker loads these at run time, from the app's own origin (no CDN:
 // models ship with the app, and cross-origin isolation forbids foreign assets).
+//
+// The neural engine's model: a converted official checkpoint if the person has
+// one (models/idn/official-224, see models/convert_official), else the model
+// trained here. None is shipped when neither exists: the app then offers the
+// mesh engine only. Random-weight exports are for tests and never copied.
+const idnModel = [process.env.GUISE_IDN_MODEL, '../models/idn/official-224', '../models/idn/trained-128', '../models/idn/trained-224']
+  .find((dir) => dir && fs.existsSync(`${dir}/generator.onnx`));
+
 const runtimeAssets = viteStaticCopy({
   targets: [
-    { src: 'node_modules/@mediapipe/tasks-vision/wasm/*', dest: 'mediapipe/wasm', rename: { stripBase: true } },
-    { src: '../models/face_landmarker/*.task', dest: 'models', rename: { stripBase: true } },
+    // Plain wasm (SIMD + threads) and the JSEP build that carries WebGPU.
+    { src: 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.{mjs,wasm}', dest: 'ort', rename: { stripBase: true as const } },
+    { src: 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.{mjs,wasm}', dest: 'ort', rename: { stripBase: true as const } },
+    ...(idnModel ? [{ src: `${idnModel}/{identity,conditioner,generator}.onnx`, dest: 'models/idn', rename: { stripBase: true as const } },
+      { src: `${idnModel}/manifest.json`, dest: 'models/idn', rename: { stripBase: true as const } }] : []),
+    { src: 'node_modules/@mediapipe/tasks-vision/wasm/*', dest: 'mediapipe/wasm', rename: { stripBase: true as const } },
+    { src: '../models/face_landmarker/*.task', dest: 'models', rename: { stripBase: true as const } },
   ],
 });
 

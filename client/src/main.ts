@@ -15,6 +15,7 @@ declare global {
 const session = new CallSession();
 const launch = parseParams(location.search);
 window.__guise = { session, faceSwap };
+void faceSwap.discoverEngines(launch.engine);
 if (launch.identity) void faceSwap.select(launch.identity).catch(() => {});
 
 // Closing the tab closes the socket too; saying goodbye first is just faster for the others.

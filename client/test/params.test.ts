@@ -3,12 +3,12 @@ import { parseParams, randomRoomName, roomLink, sanitizeRoom } from '../src/app/
 
 describe('parseParams', () => {
   it('reads room, name and autojoin', () => {
-    expect(parseParams('?room=standup&name=Ada%20L&autojoin=1')).toEqual({ room: 'standup', name: 'Ada L', autojoin: true, identity: null, fallbackPipeline: false, gpuLandmarks: false });
+    expect(parseParams('?room=standup&name=Ada%20L&autojoin=1')).toEqual({ room: 'standup', name: 'Ada L', autojoin: true, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null });
   });
 
   it('treats missing or empty values as absent', () => {
-    expect(parseParams('')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false });
-    expect(parseParams('?room=&name=%20%20&autojoin=0')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false });
+    expect(parseParams('')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null });
+    expect(parseParams('?room=&name=%20%20&autojoin=0')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null });
   });
 
   it('reads a starting identity and the fallback-pipeline switch, refusing anything but a sample name', () => {

@@ -46,9 +46,17 @@ export function appErrors(p: Participant): string[] {
   return p.errors.filter((e) => !/^INFO: Created TensorFlow Lite/.test(e));
 }
 
+/** Opens the app at `url` and waits until it has started (not for 'load': see joinCall). */
+export async function openApp(page: Page, url: string): Promise<void> {
+  await page.goto(url, { waitUntil: 'commit' });
+  await page.waitForFunction(() => !!(window as { __guise?: unknown }).__guise, undefined, { timeout: 60_000 });
+}
+
 export async function joinCall(page: Page, baseUrl: string, room: string, name: string): Promise<void> {
-  await page.goto(`${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}&autojoin=1`);
-  await page.waitForSelector('[data-testid="call"]');
+  // Wait for the call view, not the load event: leaving a page with a running
+  // swap worker and camera can hold 'load' of the next one on a busy machine.
+  await page.goto(`${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}&autojoin=1`, { waitUntil: 'commit' });
+  await page.waitForSelector('[data-testid="call"]', { timeout: 60_000 });
   await page.waitForFunction(() => document.querySelector('[data-testid="connection-status"]')?.textContent?.trim() === 'connected');
 }
 

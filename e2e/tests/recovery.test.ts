@@ -1,7 +1,7 @@
 // What a person sees when things go wrong: the media worker dies under a call,
 // and the camera is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinCall, launchParticipant, remoteThumbnail, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
+import { joinCall, launchParticipant, openApp, remoteThumbnail, type Participant, waitForRemoteVideo } from '../lib/browser.ts';
 import { mediasoupWorkers } from '../lib/procstat.ts';
 import { startServer, type RunningServer } from '../lib/server.ts';
 import { bestCorrelation } from '../lib/thumbnail.ts';
@@ -51,7 +51,7 @@ describe('recovery', () => {
   it('a refused camera gives a message the person can act on', async () => {
     const denied = await launchParticipant(cameras.alice, { denyMedia: true });
     try {
-      await denied.page.goto(`${server.url}/?room=denied&name=Dee`);
+      await openApp(denied.page, `${server.url}/?room=denied&name=Dee`);
       await denied.page.waitForSelector('[data-testid="error"]');
       expect(await denied.page.textContent('[data-testid="error"]')).toMatch(/denied/i);
     } finally {

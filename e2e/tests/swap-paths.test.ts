@@ -1,7 +1,7 @@
 // The swap outside a call: the canvas fallback path (browsers without
 // insertable streams), the identity-pack cache, and the stats the overlay shows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appErrors, launchParticipant, type Participant } from '../lib/browser.ts';
+import { appErrors, launchParticipant, openApp, type Participant } from '../lib/browser.ts';
 import { captureFace, cosine, embed, installLandmarkerRoutes } from '../lib/faceEmbedding.ts';
 import { showImage, y4mFramePng } from '../lib/photos.ts';
 import { repoRoot } from '../lib/paths.ts';
@@ -42,7 +42,7 @@ describe('swap pipeline paths', () => {
   });
 
   it('swaps through the canvas fallback when insertable streams are not used', async () => {
-    await p.page.goto(`${server.url}/?room=paths&name=P&identity=sample:astronaut&pipeline=canvas`);
+    await openApp(p.page, `${server.url}/?room=paths&name=P&identity=sample:astronaut&pipeline=canvas`);
     await p.page.waitForFunction(() => {
       let ok = false;
       window.__guise.faceSwap.subscribe((s) => { ok = s.selected === 'sample:astronaut' && !!s.stats?.faceFound; })();
@@ -63,7 +63,7 @@ describe('swap pipeline paths', () => {
   it('tracks the face with the GPU delegate and its own bundle when asked', async () => {
     const bundles: string[] = [];
     p.page.on('request', (r) => { if (r.url().endsWith('.task')) bundles.push(new URL(r.url()).pathname); });
-    await p.page.goto(`${server.url}/?room=paths&name=P&identity=sample:astronaut&landmarks=gpu`);
+    await openApp(p.page, `${server.url}/?room=paths&name=P&identity=sample:astronaut&landmarks=gpu`);
     await p.page.waitForFunction(() => {
       let ok = false;
       window.__guise.faceSwap.subscribe((s) => { ok = s.selected === 'sample:astronaut' && !!s.stats?.faceFound; })();
@@ -74,7 +74,7 @@ describe('swap pipeline paths', () => {
   });
 
   it('caches identity packs in IndexedDB: a reload loads the astronaut instead of analysing it again', async () => {
-    await p.page.goto(`${server.url}/?room=paths&name=P&identity=sample:astronaut`);
+    await openApp(p.page, `${server.url}/?room=paths&name=P&identity=sample:astronaut`);
     await p.page.waitForFunction(() => window.__guise.faceSwap.cacheHits >= 1, undefined, { timeout: 60_000 });
     const keys = await p.page.evaluate(() => new Promise<string[]>((resolve, reject) => {
       const open = indexedDB.open('guise');

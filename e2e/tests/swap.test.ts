@@ -2,7 +2,7 @@
 // identity (judged by a face-recognition model the app doesn't use), switches
 // identity mid-call, switches back to the real face, and is badged synthetic.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appErrors, joinCall, launchParticipant, remoteTile, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
+import { appErrors, joinCall, launchParticipant, openApp, remoteTile, type Participant, waitForRemoteVideo } from '../lib/browser.ts';
 import { captureFace, cosine, embed, installLandmarkerRoutes, startRecording, stopRecording } from '../lib/faceEmbedding.ts';
 import { facelessPng, kitPhoto, showImage, y4mFramePng } from '../lib/photos.ts';
 import { startServer, type RunningServer } from '../lib/server.ts';
@@ -77,7 +77,7 @@ describe('face swap in a call', () => {
   });
 
   it('refuses photos without exactly one face, with a clear message', async () => {
-    await alice.page.goto(`${server.url}/?room=${room}&name=Alice`);
+    await openApp(alice.page, `${server.url}/?room=${room}&name=Alice`);
     await alice.page.waitForSelector('[data-testid="identity-option"]:not([disabled])');
     await alice.page.check('[data-testid="consent"]');
     await alice.page.setInputFiles('[data-testid="photo-input"]', facelessPng());

@@ -11,6 +11,8 @@ export interface LaunchParams {
   fallbackPipeline: boolean;
   /** Run FaceLandmarker on its GPU (WebGL) delegate instead of the CPU. */
   gpuLandmarks: boolean;
+  /** A swap engine to start with. */
+  engine: 'mesh' | 'idn' | null;
 }
 
 export const MAX_ROOM_LENGTH = 64;
@@ -24,7 +26,9 @@ export function parseParams(search: string): LaunchParams {
   const identity = /^sample:[a-z0-9-]{1,40}$/.exec(q.get('identity') ?? '')?.[0] ?? null;
   const fallbackPipeline = q.get('pipeline') === 'canvas';
   const gpuLandmarks = q.get('landmarks') === 'gpu';
-  return { room: room || null, name: name || null, autojoin, identity, fallbackPipeline, gpuLandmarks };
+  const engineParam = q.get('engine');
+  const engine = engineParam === 'mesh' || engineParam === 'idn' ? engineParam : null;
+  return { room: room || null, name: name || null, autojoin, identity, fallbackPipeline, gpuLandmarks, engine };
 }
 
 /**

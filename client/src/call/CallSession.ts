@@ -31,6 +31,8 @@ type Source = ProducerAppData['source'];
 interface RemoteProducer {
   info: ProducerInfo;
   paused: boolean;
+  /** A producerPaused/producerResumed notice arrived for it (newer than any consume answer in flight). */
+  noticed?: boolean;
   consumer?: ms.Consumer;
 }
 
@@ -301,7 +303,8 @@ export class CallSession {
       });
       if (gone()) { consumer.close(); return; }
       entry.consumer = consumer;
-      entry.paused = opts.producerPaused;
+      // A pause/resume notice that overtook this answer is newer than the answer.
+      if (!entry.noticed) entry.paused = opts.producerPaused;
       this.update({});
       await sig.request('resumeConsumer', { consumerId: consumer.id });
     } catch (err) {
@@ -419,7 +422,7 @@ export class CallSession {
 
   private setRemotePaused(a: Attempt, producerId: string, paused: boolean): void {
     const entry = a.remote.get(producerId);
-    if (entry) entry.paused = paused;
+    if (entry) { entry.paused = paused; entry.noticed = true; }
   }
 
   private onConnectionState(sig: Signaling, state: ConnectionState, cause?: StateCause): void {

@@ -36,7 +36,7 @@ export interface SwapEngine {
    * wraps it in the output VideoFrame. GPU resources for a pack are created on
    * first use and kept until dispose(), so switching between packs is cheap.
    */
-  swap(frame: VideoFrame | ImageBitmap, face: FaceGeometry, pack: IdentityPack, options: SwapOptions): OffscreenCanvas;
+  swap(frame: VideoFrame | ImageBitmap, face: FaceGeometry, pack: IdentityPack, options: SwapOptions): OffscreenCanvas | Promise<OffscreenCanvas>;
   readonly timings: EngineTimings;
   /** Drops the GPU resources of a pack that will not be used again. */
   forget(pack: IdentityPack): void;

@@ -8,7 +8,7 @@
 //
 // The output track is created once and stays for the whole call, so choosing
 // or switching an identity never renegotiates.
-import { defaultSwapOptions, type SwapOptions } from '../engines/types.ts';
+import { defaultSwapOptions, type EngineKind, type SwapOptions } from '../engines/types.ts';
 import type { PhotoProblem } from '../identity/validate.ts';
 import type { AssetUrls, FromWorker, LandmarkDelegate, PipelineStats, ToWorker } from './messages.ts';
 import type { Disclosure, VideoPipeline } from './VideoPipeline.ts';
@@ -25,14 +25,18 @@ export class IdentityRejected extends Error {
 export interface PreparedIdentity { handle: number; label: string; pack?: ArrayBuffer }
 
 function assetsFor(delegate: LandmarkDelegate): AssetUrls {
+  const url = (path: string) => new URL(path, document.baseURI).href;
   return {
-    visionWasm: new URL('mediapipe/wasm', document.baseURI).href,
-    landmarkerModel: new URL(delegate === 'GPU' ? 'models/face_landmarker_gpu.task' : 'models/face_landmarker.task', document.baseURI).href,
+    visionWasm: url('mediapipe/wasm'),
+    landmarkerModel: url(delegate === 'GPU' ? 'models/face_landmarker_gpu.task' : 'models/face_landmarker.task'),
+    ortWasm: url('ort/'),
+    idnModel: url('models/idn/'),
   };
 }
 
 export interface PipelineSettings {
   options: SwapOptions;
+  engine?: EngineKind;
   /** Frame path; the best available by default. */
   path?: FramePath;
   /** CPU by default: on machines without a GPU, WebGL is emulated and slower. */
@@ -73,7 +77,7 @@ export class SwapPipeline implements VideoPipeline {
    */
   static async start(input: MediaStreamTrack, settings: PipelineSettings = { options: defaultSwapOptions }): Promise<SwapPipeline> {
     const pipeline = new SwapPipeline(input);
-    await pipeline.open(settings.options, settings.path ?? preferredPath(), settings.delegate ?? 'CPU');
+    await pipeline.open(settings.options, settings.path ?? preferredPath(), settings.delegate ?? 'CPU', settings.engine ?? 'mesh');
     return pipeline;
   }
 
@@ -87,8 +91,8 @@ export class SwapPipeline implements VideoPipeline {
     this.worker.onerror = (e) => onFatal(new Error(e.message || 'the swap worker failed to load'));
   }
 
-  private async open(options: SwapOptions, path: FramePath, delegate: LandmarkDelegate): Promise<void> {
-    const start = { type: 'start', assets: assetsFor(delegate), delegate, engine: 'mesh', options } as const;
+  private async open(options: SwapOptions, path: FramePath, delegate: LandmarkDelegate, engine: EngineKind): Promise<void> {
+    const start = { type: 'start', assets: assetsFor(delegate), delegate, engine, options } as const;
     if (path === 'chromium') {
       // Keep one frame at most: a busy worker drops frames rather than queueing them.
       const processor = new MediaStreamTrackProcessor({ track: this.input, maxBufferSize: 1 });
@@ -147,9 +151,20 @@ export class SwapPipeline implements VideoPipeline {
     return () => { this.statsListeners.delete(cb); };
   }
 
-  /** Validates a photo and builds its identity pack in the worker. Rejects with IdentityRejected and a reason. */
-  prepare(photo: Blob, label: string): Promise<PreparedIdentity> {
-    return this.request(label, (handle) => ({ type: 'prepareIdentity', handle, label, photo }));
+  /** Validates a photo and builds its identity pack for `engine` in the worker. Rejects with IdentityRejected and a reason. */
+  prepare(photo: Blob, label: string, engine: EngineKind): Promise<PreparedIdentity> {
+    return this.request(label, (handle) => ({ type: 'prepareIdentity', handle, label, photo, engine }));
+  }
+
+  /** Switches the swap engine in the worker, on the same output track. */
+  setEngine(engine: EngineKind): void {
+    this.post({ type: 'setEngine', engine });
+  }
+
+  onEngineFailed(cb: (engine: EngineKind, message: string) => void): () => void {
+    const listener = (e: MessageEvent<FromWorker>) => { if (e.data.type === 'engineFailed') cb(e.data.engine, e.data.message); };
+    this.worker.addEventListener('message', listener);
+    return () => this.worker.removeEventListener('message', listener);
   }
 
   /** Loads a pack prepared earlier (from the cache) into the worker. */
@@ -219,6 +234,7 @@ export class SwapPipeline implements VideoPipeline {
         this.pending.clear();
         break;
       case 'frameDone':
+      case 'engineFailed':
       case 'output':
       case 'stopped':
         break;

@@ -3,7 +3,10 @@ import type { EngineKind, SwapOptions } from '../engines/types.ts';
 import type { PhotoProblem } from '../identity/validate.ts';
 
 /** Where the worker loads its models and wasm from (same origin, so COEP allows them). */
-export interface AssetUrls { visionWasm: string; landmarkerModel: string }
+export interface AssetUrls { visionWasm: string; landmarkerModel: string; ortWasm: string; idnModel: string }
+
+/** Where onnxruntime-web runs the neural engine: wasm (SIMD + threads) or WebGPU. */
+export type IdnBackend = 'wasm' | 'webgpu';
 
 /**
  * FaceLandmarker's delegate. Each has its own bundle: the GPU one merges the
@@ -39,11 +42,13 @@ export type ToWorker =
     canvas?: OffscreenCanvas;
   }
   | { type: 'frame'; bitmap: ImageBitmap; timestamp: number }
-  | { type: 'prepareIdentity'; handle: number; label: string; photo: Blob }
+  | { type: 'prepareIdentity'; handle: number; label: string; photo: Blob; engine: EngineKind }
   | { type: 'loadIdentity'; handle: number; pack: ArrayBuffer }
   /** Which prepared identity (by the handle its prepare/load used) to draw from the next frame on; null shows the original face. */
   | { type: 'useIdentity'; handle: number | null }
   | { type: 'setOptions'; options: SwapOptions }
+  /** Swap engine for the next frames; identities must be prepared for it (packs are per engine). */
+  | { type: 'setEngine'; engine: EngineKind; backend?: IdnBackend }
   | { type: 'stop' };
 
 export type FromWorker =
@@ -56,4 +61,6 @@ export type FromWorker =
   | { type: 'frameDone' }
   | { type: 'stats'; stats: PipelineStats }
   | { type: 'fatal'; message: string }
+  /** An engine could not start (e.g. its model is missing); the pipeline carries on with the others. */
+  | { type: 'engineFailed'; engine: EngineKind; message: string }
   | { type: 'stopped' };

@@ -3,7 +3,8 @@
 // stats. It drives whichever SwapPipeline is attached (the camera's), so the
 // choice survives a camera switch and the move from lobby to call.
 import { writable, type Readable } from 'svelte/store';
-import { defaultSwapOptions, type SwapOptions } from '../engines/types.ts';
+import { fetchIdnManifest } from '../engines/idn/manifest.ts';
+import { defaultSwapOptions, type EngineKind, type SwapOptions } from '../engines/types.ts';
 import { loadPack, photoKey, savePack } from '../identity/cache.ts';
 import { PACK_FORMAT_VERSION } from '../identity/pack.ts';
 import { samples } from '../identity/samples.ts';
@@ -19,7 +20,12 @@ export interface IdentityChoice {
   thumbUrl: string;
 }
 
+export interface EngineChoice { kind: EngineKind; label: string }
+
 export interface FaceSwapState {
+  /** The swap engines this build offers, and the one in use. */
+  engines: EngineChoice[];
+  engine: EngineKind;
   identities: IdentityChoice[];
   /** The identity on screen, or null for the person's own face. */
   selected: string | null;
@@ -37,6 +43,8 @@ export const CONSENT_TEXT =
 
 export class FaceSwap implements Readable<FaceSwapState> {
   private readonly store = writable<FaceSwapState>({
+    engines: [{ kind: 'mesh', label: 'Mesh (classical)' }],
+    engine: 'mesh',
     identities: samples.map((s) => ({ id: `sample:${s.name}`, label: s.label, kind: 'sample', thumbUrl: s.url })),
     selected: null, preparing: null, error: null, options: defaultSwapOptions, stats: null, available: false,
   });
@@ -47,6 +55,7 @@ export class FaceSwap implements Readable<FaceSwapState> {
   /** Identities prepared in the attached pipeline's worker (a new pipeline starts empty). */
   private prepared = new Map<string, Promise<PreparedIdentity>>();
   private offStats: (() => void) | undefined;
+  private offEngineFailed: (() => void) | undefined;
   private uploads = 0;
   /** Identities loaded from the IndexedDB cache instead of being analysed again (for tests and debugging). */
   cacheHits = 0;
@@ -58,12 +67,42 @@ export class FaceSwap implements Readable<FaceSwapState> {
   }
 
   get options(): SwapOptions { return this.state.options; }
+  get engine(): EngineKind { return this.state.engine; }
+
+  /**
+   * Offers the neural engine when the build ships a trained or converted
+   * model. Random test weights are never offered, unless asked for by name
+   * (`&engine=idn`, for tests), and then labelled as such.
+   */
+  async discoverEngines(requested: EngineKind | null): Promise<void> {
+    const manifest = await fetchIdnManifest(new URL('models/idn/', document.baseURI).href);
+    if (manifest && (manifest.weights !== 'random' || requested === 'idn')) {
+      const label = manifest.weights === 'random' ? 'MobileFaceSwap (untrained test weights)'
+        : manifest.weights === 'converted' ? 'MobileFaceSwap (official weights)' : 'MobileFaceSwap';
+      this.store.update((s) => ({ ...s, engines: [...s.engines.filter((e) => e.kind !== 'idn'), { kind: 'idn', label }] }));
+    }
+    if (requested && this.state.engines.some((e) => e.kind === requested)) this.setEngine(requested);
+  }
+
+  /** Switches engine on the same track; identities are prepared again for it (packs are per engine). */
+  setEngine(kind: EngineKind): void {
+    if (kind === this.state.engine) return;
+    this.store.update((s) => ({ ...s, engine: kind }));
+    if (!this.pipeline) return;
+    this.pipeline.setEngine(kind);
+    this.prepared = new Map();
+    if (this.state.selected) void this.select(this.state.selected).catch(() => {});
+  }
 
   attach(pipeline: SwapPipeline): void {
     this.detach();
     this.pipeline = pipeline;
     this.prepared = new Map();
     this.offStats = pipeline.onStats((stats) => this.store.update((s) => ({ ...s, stats })));
+    this.offEngineFailed = pipeline.onEngineFailed((engine, message) => {
+      this.store.update((s) => ({ ...s, error: `The ${engine} engine could not start (${message}); using the mesh engine.` }));
+      this.setEngine('mesh');
+    });
     pipeline.setOptions(this.state.options);
     this.store.update((s) => ({ ...s, available: true }));
     const { selected } = this.state;
@@ -74,7 +113,8 @@ export class FaceSwap implements Readable<FaceSwapState> {
 
   detach(): void {
     this.offStats?.();
-    this.offStats = undefined;
+    this.offEngineFailed?.();
+    this.offStats = this.offEngineFailed = undefined;
     this.pipeline = undefined;
     this.prepared = new Map();
     this.store.update((s) => ({ ...s, available: false, stats: null, preparing: null }));
@@ -155,7 +195,8 @@ export class FaceSwap implements Readable<FaceSwapState> {
     if (!choice) throw new Error(`unknown identity ${id}`);
     const photo = this.photos.get(id) ?? await fetchPhoto(choice.thumbUrl);
     this.photos.set(id, photo);
-    const key = await photoKey(photo, 'mesh', PACK_FORMAT_VERSION);
+    const engine = this.state.engine;
+    const key = await photoKey(photo, engine, PACK_FORMAT_VERSION);
     const cached = await loadPack(key);
     if (cached) {
       try {
@@ -164,7 +205,7 @@ export class FaceSwap implements Readable<FaceSwapState> {
         return loaded;
       } catch { /* damaged: rebuild below */ }
     }
-    const prepared = await pipeline.prepare(photo, choice.label);
+    const prepared = await pipeline.prepare(photo, choice.label, engine);
     if (prepared.pack) await savePack(key, prepared.pack);
     return prepared;
   }

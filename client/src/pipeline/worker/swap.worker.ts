@@ -3,12 +3,13 @@
 // Per frame: landmarks → smoothing → engine (which pastes back) → output.
 // Frames are never queued: the processor upstream keeps only the newest one
 // while this worker is busy, and every VideoFrame is closed exactly once.
+import { createIdnEngine } from '../../engines/idn/IdnEngine.ts';
 import { createMeshEngine } from '../../engines/mesh/MeshEngine.ts';
-import type { FaceGeometry, SwapEngine, SwapOptions } from '../../engines/types.ts';
+import type { EngineKind, FaceGeometry, SwapEngine, SwapOptions } from '../../engines/types.ts';
 import { PointSmoother } from '../../face/oneEuro.ts';
 import { decodePack, encodePack, type IdentityPack } from '../../identity/pack.ts';
 import { checkFaces, checkPhotoDimensions, undecodable, type PhotoProblem } from '../../identity/validate.ts';
-import type { FromWorker, ToWorker } from '../messages.ts';
+import type { AssetUrls, FromWorker, IdnBackend, ToWorker } from '../messages.ts';
 import { StatsWindow } from '../stats.ts';
 import { createLandmarkers, faceBox, sizeOf, type Landmarkers } from './landmarks.ts';
 
@@ -20,6 +21,11 @@ class PhotoRejected extends Error {
 }
 
 let landmarkers: Landmarkers | undefined;
+let assets: AssetUrls;
+/** Engines by kind, started on first use; the neural one loads its models then. */
+const engines = new Map<EngineKind, Promise<SwapEngine>>();
+let engineKind: EngineKind = 'mesh';
+/** The current engine once it has started (frames pass through until then). */
 let engine: SwapEngine | undefined;
 let options: SwapOptions;
 const packs = new Map<number, IdentityPack>();
@@ -33,27 +39,49 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   const msg = e.data;
   switch (msg.type) {
     case 'start': void start(msg); break;
-    case 'frame': drawFallbackFrame(msg.bitmap, msg.timestamp); break;
-    case 'prepareIdentity': void prepareIdentity(msg.handle, msg.label, msg.photo); break;
+    case 'frame': void drawFallbackFrame(msg.bitmap, msg.timestamp); break;
+    case 'prepareIdentity': void prepareIdentity(msg.handle, msg.label, msg.photo, msg.engine); break;
     case 'loadIdentity': loadIdentity(msg.handle, msg.pack); break;
     case 'useIdentity': useIdentity(msg.handle); break;
     case 'setOptions': options = msg.options; break;
+    case 'setEngine': void setEngine(msg.engine, msg.backend); break;
     case 'stop': stop(); break;
   }
 };
 
 async function start(msg: Extract<ToWorker, { type: 'start' }>) {
   options = msg.options;
+  assets = msg.assets;
   if (msg.canvas) output = msg.canvas.getContext('2d')!;
   // Frames pass through untouched while the models load.
   if (msg.readable && msg.writable) void pump(msg.readable, msg.writable);
   if (msg.track) startStandardPath(msg.track);
   try {
     landmarkers = await createLandmarkers(msg.assets, msg.delegate);
-    engine = createMeshEngine();
     post({ type: 'ready' });
+    void setEngine(msg.engine);
   } catch (err) {
     post({ type: 'fatal', message: `the face tracker could not start: ${(err as Error).message}` });
+  }
+}
+
+function engineFor(kind: EngineKind, backend?: IdnBackend): Promise<SwapEngine> {
+  let e = engines.get(kind);
+  if (!e) {
+    e = kind === 'mesh' ? Promise.resolve(createMeshEngine()) : createIdnEngine(assets, backend);
+    engines.set(kind, e);
+    e.catch(() => engines.delete(kind)); // a later request may try again
+  }
+  return e;
+}
+
+async function setEngine(kind: EngineKind, backend?: IdnBackend) {
+  engineKind = kind;
+  try {
+    const started = await engineFor(kind, backend);
+    if (engineKind === kind) engine = started;
+  } catch (err) {
+    post({ type: 'engineFailed', engine: kind, message: (err as Error).message });
   }
 }
 
@@ -81,7 +109,7 @@ async function pump(readable: ReadableStream<VideoFrame>, writable: WritableStre
       if (done) break;
       if (stopped) { frame.close(); break; }
       // The sink takes ownership of what is written: it closes it.
-      await writer.write(processFrame(frame));
+      await writer.write(await processFrame(frame));
     }
   } catch (err) {
     if (!stopped) post({ type: 'fatal', message: `video processing stopped: ${(err as Error).message}` });
@@ -93,9 +121,15 @@ async function pump(readable: ReadableStream<VideoFrame>, writable: WritableStre
 }
 
 /** Returns the frame to send: the input itself (passthrough) or a new swapped frame, in which case the input is closed. */
-function processFrame(frame: VideoFrame): VideoFrame {
+async function processFrame(frame: VideoFrame): Promise<VideoFrame> {
   stats.frameIn(frame.timestamp);
-  const result = swap(frame, frame.timestamp / 1000);
+  let result: Awaited<ReturnType<typeof swap>>;
+  try {
+    result = await swap(frame, frame.timestamp / 1000);
+  } catch (err) {
+    frame.close();
+    throw err;
+  }
   let out = frame;
   if (result) {
     const t = performance.now();
@@ -109,10 +143,10 @@ function processFrame(frame: VideoFrame): VideoFrame {
 }
 
 /** The fallback path: an ImageBitmap from the main thread, drawn into the captured canvas. */
-function drawFallbackFrame(bitmap: ImageBitmap, timestampMs: number) {
+async function drawFallbackFrame(bitmap: ImageBitmap, timestampMs: number) {
   if (output) {
     stats.frameIn(timestampMs * 1000);
-    const result = swap(bitmap, timestampMs);
+    const result = await swap(bitmap, timestampMs).catch(() => null);
     const { canvas } = output;
     if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
       canvas.width = bitmap.width;
@@ -130,8 +164,9 @@ function drawFallbackFrame(bitmap: ImageBitmap, timestampMs: number) {
  * The swap of one frame, or null to pass it through: no identity chosen, the
  * models not loaded yet, or no face in view (never a half-swapped frame).
  */
-function swap(frame: VideoFrame | ImageBitmap, timestampMs: number) {
-  if (!active || !landmarkers || !engine) return null;
+async function swap(frame: VideoFrame | ImageBitmap, timestampMs: number) {
+  // A pack made by another engine waits for its re-preparation: pass through.
+  if (!active || !landmarkers || !engine || active.engine !== engine.kind) return null;
   const t0 = performance.now();
   const face = landmarkers.track(frame, timestampMs);
   if (!face) {
@@ -140,7 +175,7 @@ function swap(frame: VideoFrame | ImageBitmap, timestampMs: number) {
   }
   const smoothed: FaceGeometry = { ...face, points: smoother.apply(face.points, timestampMs / 1000) };
   const landmarksMs = performance.now() - t0;
-  const canvas = engine.swap(frame, smoothed, active, options);
+  const canvas = await engine.swap(frame, smoothed, active, options);
   return { canvas, stages: { landmarksMs, engineMs: engine.timings.engineMs, pasteMs: engine.timings.pasteMs } };
 }
 
@@ -149,10 +184,11 @@ function report() {
   if (s) post({ type: 'stats', stats: s });
 }
 
-async function prepareIdentity(handle: number, label: string, photo: Blob) {
+async function prepareIdentity(handle: number, label: string, photo: Blob, kind: EngineKind) {
   let bitmap: ImageBitmap | undefined;
   try {
-    await until(() => landmarkers !== undefined && engine !== undefined);
+    await until(() => landmarkers !== undefined);
+    const maker = await engineFor(kind);
     try {
       bitmap = await createImageBitmap(photo);
     } catch {
@@ -163,7 +199,7 @@ async function prepareIdentity(handle: number, label: string, photo: Blob) {
     const faces = await landmarkers!.detectAll(bitmap);
     const faceProblem = checkFaces(faces.map(faceBox), bitmap.width, bitmap.height);
     if (faceProblem) throw new PhotoRejected(faceProblem);
-    const pack = await engine!.prepareIdentity(bitmap, faces[0]!, label);
+    const pack = await maker.prepareIdentity(bitmap, faces[0]!, label);
     packs.set(handle, pack);
     const bytes = encodePack(pack);
     post({ type: 'identityReady', handle, pack: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]);
@@ -194,10 +230,11 @@ function useIdentity(handle: number | null) {
 
 function stop() {
   stopped = true;
-  for (const pack of packs.values()) engine?.forget(pack);
   packs.clear();
   active = null;
-  engine?.dispose();
+  // Releases each engine's GPU resources and ONNX sessions.
+  for (const e of engines.values()) void e.then((started) => started.dispose(), () => {});
+  engines.clear();
   landmarkers?.close();
   // Without a stream pump (fallback path), nothing else will say so.
   if (output) post({ type: 'stopped' });

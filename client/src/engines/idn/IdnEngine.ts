@@ -1,0 +1,138 @@
+// The neural `idn` engine: MobileFaceSwap's IDN on onnxruntime-web. Once per
+// identity, identity.onnx + conditioner.onnx turn the source face into the 18
+// per-identity tensors (the pack); per frame, generator.onnx swaps the aligned
+// target crop with them, and the crop is pasted back through its mask.
+import * as ort from 'onnxruntime-web';
+import { alignmentFor } from '../../face/align.ts';
+import { fivePoints } from '../../face/keypoints.ts';
+import { float16BitsToFloat32, float32ToFloat16Bits, tensor, type IdentityPack } from '../../identity/pack.ts';
+import type { AssetUrls, IdnBackend } from '../../pipeline/messages.ts';
+import type { EngineTimings, FaceGeometry, SwapEngine } from '../types.ts';
+import { planarToRgba, rgbaToPlanar, setAffine } from './crop.ts';
+import { fetchIdnManifest } from './manifest.ts';
+import { IDENTITY_TENSORS } from './tensors.ts';
+
+/** The identity encoder's input: the source face aligned at 224 (the IIM's convention). */
+const IDENTITY_CROP = 224;
+
+/** WebGPU when a real adapter exists (a software one is slower than wasm), else wasm with SIMD and threads. */
+async function chooseBackend(): Promise<IdnBackend> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: { isFallbackAdapter?: boolean } } | null> } }).gpu;
+  const adapter = await gpu?.requestAdapter().catch(() => null);
+  return adapter && !adapter.info?.isFallbackAdapter ? 'webgpu' : 'wasm';
+}
+
+export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend): Promise<SwapEngine> {
+  const manifest = await fetchIdnManifest(assets.idnModel);
+  if (!manifest) throw new Error(`no neural swap model at ${assets.idnModel}`);
+  if (manifest.guide_channels !== 0) throw new Error('this build runs the 3-channel IDN only');
+  const backend = requested ?? (await chooseBackend());
+  ort.env.wasm.wasmPaths = assets.ortWasm;
+  // Threads need cross-origin isolation (SharedArrayBuffer); the server sends COOP/COEP.
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 2) : 1;
+  const options: ort.InferenceSession.SessionOptions = { executionProviders: [backend], graphOptimizationLevel: 'all' };
+  const load = (name: string) => ort.InferenceSession.create(`${assets.idnModel}${name}`, options);
+  const generator = await load('generator.onnx');
+  let conditioning: Promise<[ort.InferenceSession, ort.InferenceSession]> | undefined;
+
+  const size = manifest.crop;
+  const crop = new OffscreenCanvas(size, size);
+  const cropCtx = crop.getContext('2d', { willReadFrequently: true })!;
+  const out = new OffscreenCanvas(1, 1);
+  const outCtx = out.getContext('2d')!;
+  const input = new Float32Array(3 * size * size);
+  const inputTensor = new ort.Tensor('float32', input, [1, 3, size, size]);
+  const pasted = new ImageData(size, size);
+  const feeds = new WeakMap<IdentityPack, Record<string, ort.Tensor>>();
+  const timings: EngineTimings = { engineMs: 0, pasteMs: 0 };
+
+  /** The per-identity tensors as generator inputs, made once per pack. */
+  const identityFeeds = (pack: IdentityPack) => {
+    let f = feeds.get(pack);
+    if (!f) {
+      f = {};
+      for (const name of IDENTITY_TENSORS) {
+        const t = tensor(pack, name);
+        const data = t.dtype === 'f16' ? float16BitsToFloat32(t.data as Uint16Array) : (t.data as Float32Array);
+        f[name] = new ort.Tensor('float32', data, t.shape);
+      }
+      feeds.set(pack, f);
+    }
+    return f;
+  };
+
+  const align = (face: FaceGeometry, cropSize: number) => {
+    const pts = face.points;
+    const landmarks = Array.from({ length: pts.length / 3 }, (_, i) => ({ x: pts[i * 3]! / face.width, y: pts[i * 3 + 1]! / face.height }));
+    return alignmentFor(fivePoints(landmarks, face.width, face.height), cropSize);
+  };
+
+  return {
+    kind: 'idn',
+    timings,
+
+    async prepareIdentity(photo, face, label) {
+      conditioning ??= Promise.all([load('identity.onnx'), load('conditioner.onnx')]);
+      const [identity, conditioner] = await conditioning;
+      const c = new OffscreenCanvas(IDENTITY_CROP, IDENTITY_CROP);
+      const ctx = c.getContext('2d', { willReadFrequently: true })!;
+      setAffine(ctx, align(face, IDENTITY_CROP).toCrop);
+      ctx.drawImage(photo, 0, 0);
+      const pixels = ctx.getImageData(0, 0, IDENTITY_CROP, IDENTITY_CROP).data;
+      const faceTensor = new ort.Tensor('float32', rgbaToPlanar(pixels, IDENTITY_CROP, new Float32Array(3 * IDENTITY_CROP ** 2)), [1, 3, IDENTITY_CROP, IDENTITY_CROP]);
+      const id = await identity.run({ [identity.inputNames[0]!]: faceTensor });
+      const cond = await conditioner.run({
+        [conditioner.inputNames[0]!]: id[identity.outputNames[0]!]!,
+        [conditioner.inputNames[1]!]: id[identity.outputNames[1]!]!,
+      });
+      return {
+        engine: 'idn',
+        label,
+        createdAt: new Date().toISOString(),
+        meta: { crop: size, weights: manifest.weights },
+        // fp16 halves the pack (about 0.8 MB); the generator gets fp32 back.
+        tensors: IDENTITY_TENSORS.map((name) => {
+          const t = cond[name];
+          if (!t) throw new Error(`conditioner.onnx has no output ${name}`);
+          return { name, dtype: 'f16' as const, shape: [...t.dims], data: float32ToFloat16Bits(t.data as Float32Array) };
+        }),
+      };
+    },
+
+    async swap(frame, face, pack) {
+      const t0 = performance.now();
+      const width = 'displayWidth' in frame ? frame.displayWidth : frame.width;
+      const height = 'displayHeight' in frame ? frame.displayHeight : frame.height;
+      const { toCrop, toFrame } = align(face, size);
+      cropCtx.setTransform(1, 0, 0, 1, 0, 0);
+      cropCtx.clearRect(0, 0, size, size);
+      setAffine(cropCtx, toCrop);
+      cropCtx.drawImage(frame, 0, 0);
+      rgbaToPlanar(cropCtx.getImageData(0, 0, size, size).data, size, input);
+      const result = await generator.run({ [generator.inputNames[0]!]: inputTensor, ...identityFeeds(pack) });
+      const swapped = result[generator.outputNames[0]!]!.data as Float32Array;
+      const mask = result[generator.outputNames[1]!]!.data as Float32Array;
+      const t1 = performance.now();
+
+      // Paste back: the frame, then the swapped crop through its (feathered) mask.
+      if (out.width !== width || out.height !== height) { out.width = width; out.height = height; }
+      outCtx.setTransform(1, 0, 0, 1, 0, 0);
+      outCtx.drawImage(frame, 0, 0);
+      planarToRgba(swapped, mask, size, Math.round(size * 0.06), pasted.data);
+      cropCtx.setTransform(1, 0, 0, 1, 0, 0);
+      cropCtx.putImageData(pasted, 0, 0);
+      setAffine(outCtx, toFrame);
+      outCtx.drawImage(crop, 0, 0);
+      timings.engineMs = t1 - t0;
+      timings.pasteMs = performance.now() - t1;
+      return out;
+    },
+
+    forget(pack) { feeds.delete(pack); },
+
+    dispose() {
+      void generator.release();
+      void conditioning?.then(([a, b]) => Promise.all([a.release(), b.release()]), () => {});
+    },
+  };
+}

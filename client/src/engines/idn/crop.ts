@@ -1,0 +1,39 @@
+// Aligned crops in and out of a frame with Canvas 2D: the affine warp the
+// IDN needs on the way in, and the masked paste-back on the way out.
+import type { Affine } from '../../face/align.ts';
+
+/** Canvas's setTransform(a, b, c, d, e, f) maps x' = a·x + c·y + e, y' = b·x + d·y + f. */
+export function setAffine(ctx: OffscreenCanvasRenderingContext2D, m: Affine): void {
+  ctx.setTransform(m[0], m[3], m[1], m[4], m[2], m[5]);
+}
+
+/** RGBA pixels → planar RGB floats in [0, 1] (NCHW, batch 1), into `out`. */
+export function rgbaToPlanar(rgba: Uint8ClampedArray, size: number, out: Float32Array): Float32Array {
+  const plane = size * size;
+  for (let i = 0; i < plane; i++) {
+    out[i] = rgba[i * 4]! / 255;
+    out[plane + i] = rgba[i * 4 + 1]! / 255;
+    out[2 * plane + i] = rgba[i * 4 + 2]! / 255;
+  }
+  return out;
+}
+
+/**
+ * Planar RGB in [0, 1] plus a mask → RGBA with the mask as alpha, faded to 0
+ * over `feather` pixels at the crop's border so the paste-back has no seam.
+ */
+export function planarToRgba(rgb: Float32Array, mask: Float32Array, size: number, feather: number, out: Uint8ClampedArray): Uint8ClampedArray {
+  const plane = size * size;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const i = y * size + x;
+      const edge = Math.min(x, y, size - 1 - x, size - 1 - y);
+      const fade = feather > 0 ? Math.min(1, edge / feather) : 1;
+      out[i * 4] = rgb[i]! * 255;
+      out[i * 4 + 1] = rgb[plane + i]! * 255;
+      out[i * 4 + 2] = rgb[2 * plane + i]! * 255;
+      out[i * 4 + 3] = Math.max(0, Math.min(1, mask[i]!)) * fade * 255;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,1 @@
+"""Official MobileFaceSwap checkpoint (.pdparams) -> our ONNX files. See README.md."""

@@ -1,0 +1,1 @@
+"""Offline identity encoder for the IIM / identity loss (see MODEL_CARD.md)."""
