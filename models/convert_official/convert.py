@@ -17,8 +17,10 @@ manifest.json ("weights": "converted") with idn.export.export_models:
 Names are the same on both sides except Paddle -> torch BatchNorm statistics
 (`_mean` -> `running_mean`, `_variance` -> `running_var`) and Paddle's PReLU parameter
 (`_weight`, also accepted as `weight`); every Linear weight is transposed (Paddle [in, out],
-torch [out, in]). Every tensor's shape is checked; a missing key is an error, an extra key a
-warning. The IDN's encoder/decoder conv biases are zero, as in official inference.
+torch [out, in]). Every tensor's shape is checked. A missing key is an error, except a conv or
+Linear `.bias` (a layer built without bias: zero); a key our modules do not use is an error
+too (--ignore-unused-keys overrides). The IDN's encoder/decoder conv biases are zero, as in
+official inference.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import hashlib
 import json
 import pickle
 import sys
+import warnings
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -35,7 +38,7 @@ import torch
 from torch import nn
 
 from idn.config import IdnConfig
-from idn.export import export_models
+from idn.export import PARTS, export_models
 from idn.iim import IdentityInjectionModule
 from idn.network import IdentityAwareDynamicNetwork
 
@@ -108,6 +111,13 @@ def _linear_weight_keys(module: nn.Module) -> Set[str]:
     return {f"{name}.weight" for name, m in module.named_modules() if isinstance(m, nn.Linear)}
 
 
+def _optional_bias_keys(module: nn.Module) -> Set[str]:
+    """Conv/Linear biases: a Paddle layer built with bias_attr=False has no `.bias` key, and
+    then official inference runs it without one, i.e. with a zero bias."""
+    return {f"{name}.bias" for name, m in module.named_modules()
+            if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None}
+
+
 def load_official_into(module: nn.Module, official: Official, prefixes: Optional[Sequence[str]] = None,
                        what: str = "") -> Set[str]:
     """Copy `official` into `module`'s state dict; returns the official keys used.
@@ -115,6 +125,7 @@ def load_official_into(module: nn.Module, official: Official, prefixes: Optional
     Only torch keys under `prefixes` (all when None) are taken from the checkpoint; every
     one of them must be present with the right shape (after the Linear transpose)."""
     linear = _linear_weight_keys(module)
+    optional_bias = _optional_bias_keys(module)
     state = module.state_dict()
     new_state = {}
     used: Set[str] = set()
@@ -124,7 +135,12 @@ def load_official_into(module: nn.Module, official: Official, prefixes: Optional
         if okey is None or (prefixes is not None and not okey.startswith(tuple(prefixes))):
             continue
         if okey not in official:
-            missing.append(okey)
+            if tkey in optional_bias:
+                print(f"[convert] note: {what}no {okey}: that layer has no bias; using zero",
+                      file=sys.stderr)
+                new_state[tkey] = torch.zeros_like(tval)
+            else:
+                missing.append(okey)
             continue
         arr = official[okey]
         if tkey in linear:
@@ -142,11 +158,16 @@ def load_official_into(module: nn.Module, official: Official, prefixes: Optional
     return used
 
 
-def _warn_unused(official: Official, used: Iterable[str], what: str) -> None:
+def _check_unused(official: Official, used: Iterable[str], what: str, allow: bool) -> None:
+    """A key we do not use is a parameter our module lacks: the output would silently differ
+    from official inference, so it is an error unless the user says otherwise."""
     unused = sorted(set(official) - set(used))
     if unused:
         shown = ", ".join(unused[:8]) + (f" … ({len(unused)} in all)" if len(unused) > 8 else "")
-        print(f"[convert] warning: {what}: {len(unused)} keys not used: {shown}", file=sys.stderr)
+        msg = f"{what}: {len(unused)} keys have no place in our modules: {shown}"
+        if not allow:
+            raise ConversionError(msg + " (--ignore-unused-keys converts anyway)")
+        print(f"[convert] warning: {msg}", file=sys.stderr)
 
 
 def arcface_layers(official: Official) -> Tuple[int, ...]:
@@ -160,21 +181,21 @@ def arcface_layers(official: Official) -> Tuple[int, ...]:
     return tuple(counts)
 
 
-def build_modules(faceswap: Official, arcface: Official
+def build_modules(faceswap: Official, arcface: Official, ignore_unused: bool = False
                   ) -> Tuple[IRSEArcFace, IdentityInjectionModule, IdentityAwareDynamicNetwork]:
     config = IdnConfig(crop=CROP, guide_channels=0)
     iim = IdentityInjectionModule(config)
     idn = IdentityAwareDynamicNetwork(config)
     used = load_official_into(iim, faceswap, IIM_PREFIXES, "MobileFaceSwap checkpoint: ")
     used |= load_official_into(idn, faceswap, IDN_PREFIXES, "MobileFaceSwap checkpoint: ")
-    _warn_unused(faceswap, used, "MobileFaceSwap checkpoint")
+    _check_unused(faceswap, used, "MobileFaceSwap checkpoint", ignore_unused)
     layers = arcface_layers(arcface)
     if layers != IR_SE_101:
         print(f"[convert] note: arcface has layers={list(layers)}, not IR-SE-101's {list(IR_SE_101)}",
               file=sys.stderr)
     encoder = IRSEArcFace(layers)
     used = load_official_into(encoder, arcface, None, "arcface checkpoint: ")
-    _warn_unused(arcface, used, "arcface checkpoint")
+    _check_unused(arcface, used, "arcface checkpoint", ignore_unused)
     for m in (encoder, iim, idn):
         m.eval()
     return encoder, iim, idn
@@ -188,12 +209,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def convert(faceswap_path: Path, arcface_path: Path, out_dir: Path = DEFAULT_OUT) -> dict:
-    """Write identity.onnx, conditioner.onnx, generator.onnx and manifest.json to out_dir."""
+def convert(faceswap_path: Path, arcface_path: Path, out_dir: Path = DEFAULT_OUT,
+            parts: Sequence[str] = PARTS, ignore_unused: bool = False) -> dict:
+    """Write identity.onnx, conditioner.onnx, generator.onnx (or just `parts`) and
+    manifest.json to out_dir."""
     faceswap_path, arcface_path, out_dir = Path(faceswap_path), Path(arcface_path), Path(out_dir)
-    encoder, iim, idn = build_modules(load_pdparams(faceswap_path), load_pdparams(arcface_path))
+    encoder, iim, idn = build_modules(load_pdparams(faceswap_path), load_pdparams(arcface_path), ignore_unused)
     manifest = export_models(out_dir, IdnConfig(crop=CROP, guide_channels=0), encoder, iim, idn,
-                             weights="converted")
+                             weights="converted", parts=parts)
     manifest["converted_from"] = {
         "faceswap": {"file": faceswap_path.name, "sha256": _sha256(faceswap_path)},
         "arcface": {"file": arcface_path.name, "sha256": _sha256(arcface_path),
@@ -213,10 +236,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--arcface", type=Path, required=True, help="arcface.pdparams (IR-SE-101)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"output folder (default: {DEFAULT_OUT.relative_to(MODELS_DIR)}, which the app loads)")
+    parser.add_argument("--ignore-unused-keys", action="store_true",
+                        help="convert even if a checkpoint has keys our modules do not use")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
+    # torch.onnx's tracer chatter (constant tensors, shape inference) is expected here.
+    warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+    warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
     try:
-        manifest = convert(args.faceswap, args.arcface, args.out)
+        manifest = convert(args.faceswap, args.arcface, args.out, ignore_unused=args.ignore_unused_keys)
     except (ConversionError, pickle.UnpicklingError, OSError) as e:
         print(f"[convert] error: {e}", file=sys.stderr)
         return 1

@@ -115,7 +115,8 @@ def _bias(sd: SD, key: str) -> Optional[Array]:
 def modulate(w: Array, s: Array, eps: float = 1e-16) -> Array:
     """W [O, C, 1, 1], s [C] -> W'' = W(1+s) / sqrt(sum_C (W(1+s))^2 + eps)."""
     wm = _f64(w) * (1.0 + _f64(s)).reshape(1, -1, 1, 1)
-    return wm / np.sqrt((wm ** 2).sum(axis=(1, 2, 3), keepdims=True) + eps)
+    with np.errstate(invalid="ignore", divide="ignore"):   # eps=0 variants give NaN on zero rows
+        return wm / np.sqrt((wm ** 2).sum(axis=(1, 2, 3), keepdims=True) + eps)
 
 
 def conditioner_forward(sd: SD, emb: Array, fmap: Array, *, slope: float = 0.1,

@@ -13,7 +13,7 @@ Where the spec leaves a detail open, the choice is a named constant below (see R
 
 Modules:
   * `BuildFaceSwap` — predictor (`predictor.*`), `EncoderModulation.*`, `DecoderModulation.*`,
-    shared `final.*` and `mask.*`; `.identity_params(fmap, emb)` returns the 18 per-identity
+    shared `final.*` and `mask.*`; `.identity_params(emb, fmap)` returns the 18 per-identity
     tensors the official "update once" step writes into the IDN.
   * `PaddleIDN` — the per-frame network, run from a `BuildFaceSwap` plus those 18 tensors.
   * `ArcFaceIRSE` — IR-SE ResNet (`layers=[3,4,23,3]` is IR-SE-101); `.forward(x112)` returns
@@ -240,16 +240,6 @@ class ArcFaceIRSE(nn.Layer):
         fmap = self.bn2(x)
         emb = self.bn3(self.fc(self.dropout(fmap).flatten(1)))
         return emb, fmap
-
-
-def preprocess_source(face_224_rgb01: np.ndarray) -> np.ndarray:
-    """The official source preprocessing on an RGB [0,1] NCHW 224 crop: resize to 112
-    (bilinear, half-pixel: an exact 2x2 mean for this 2:1 ratio), ImageNet mean/std."""
-    n, c, h, w = face_224_rgb01.shape
-    x = face_224_rgb01.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
-    mean = np.asarray(IMAGENET_MEAN, np.float32).reshape(1, 3, 1, 1)
-    std = np.asarray(IMAGENET_STD, np.float32).reshape(1, 3, 1, 1)
-    return ((x - mean) / std).astype(np.float32)
 
 
 def identity_from_224(arc: ArcFaceIRSE, face_224_rgb01: np.ndarray):

@@ -16,6 +16,8 @@ const Env = z.object({
   TLS_CERT: z.string().optional(),
   TLS_KEY: z.string().optional(),
   CLIENT_DIST: z.string().optional(),
+  /** A neural swap model folder (identity/conditioner/generator.onnx + manifest.json) served at /models/idn/, over the one built into the client. */
+  IDN_MODEL_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -26,6 +28,7 @@ export interface Config {
   workers: number;
   tls: { cert: string; key: string } | undefined;
   clientDist: string | undefined;
+  idnModelDir: string | undefined;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
 }
 
@@ -43,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: e.MEDIASOUP_WORKERS,
     tls: e.TLS_CERT && e.TLS_KEY ? { cert: e.TLS_CERT, key: e.TLS_KEY } : undefined,
     clientDist: e.CLIENT_DIST,
+    idnModelDir: e.IDN_MODEL_DIR,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -21,12 +21,19 @@ export function createHttpServer(config: Config, health: HealthProbe): http.Serv
     })
     : undefined;
 
+  const idnModel = config.idnModelDir ? sirv(config.idnModelDir, { dev: true }) : undefined;
+
   const handle: http.RequestListener = (req, res) => {
     // Cross-origin isolation unlocks SharedArrayBuffer, which threaded wasm needs.
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
     if (req.url === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, ...health() }));
+      return;
+    }
+    if (idnModel && req.url?.startsWith('/models/idn/')) {
+      req.url = req.url.slice('/models/idn'.length);
+      idnModel(req, res, () => { res.writeHead(404).end(); });
       return;
     }
     if (!serveClient) {
