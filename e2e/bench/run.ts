@@ -7,6 +7,7 @@ import { joinCall, launchParticipant, waitForRemoteVideo, type Participant } fro
 import { repoRoot } from '../lib/paths.ts';
 import { sampleTree } from '../lib/procstat.ts';
 import { startServer } from '../lib/server.ts';
+import { benchIdn } from './idn-bench.ts';
 import { benchSwap } from './swap-bench.ts';
 import { fakeCamera, type CameraName } from '../lib/y4m.ts';
 
@@ -83,10 +84,12 @@ const results = [];
 for (const peers of [2, 4]) results.push(await runCall(peers));
 const swapServer = await startServer({ LOG_LEVEL: 'warn' });
 const swap = await benchSwap(swapServer, Math.min(SECONDS, 20)).finally(() => swapServer.stop());
+const idn = await benchIdn();
+const landmarksMs = swap[0]?.landmarksMs ?? NaN;
 
 const out = path.join(repoRoot, 'bench-results/bench.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call: results, swap }, null, 2));
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call: results, swap, idn, landmarksMs }, null, 2));
 console.log('Call (server process tree: node + mediasoup workers)');
 console.table(results.map((r) => ({
   peers: r.peers, 'join ms (median)': r.joinMsMedian, 'server CPU %': r.serverCpuPercent,
@@ -97,4 +100,9 @@ console.table(swap.map((r) => ({
   engine: r.engine, 'fps in': r.fpsIn, 'fps out': r.fpsOut, 'landmarks ms': r.landmarksMs, 'engine ms': r.engineMs,
   'paste-back ms': r.pasteMs, 'dropped/s': r.droppedPerSecond, '(engine+paste)/landmarks': r.engineToLandmarksRatio,
 })));
+console.log('IDN generator, counted from the ONNX files (paper: 0.50 M params, 0.33 G; released code 0.306 GMACs)');
+console.table(idn.counts.map((c) => ({ crop: c.crop, 'params (M)': +(c.params / 1e6).toFixed(3), 'per identity': c.perIdentityParams, shared: c.sharedParams, 'GMACs/frame': c.gmacs })));
+console.log(`IDN per frame on onnxruntime-web (FaceLandmarker: ${landmarksMs} ms in the same run)`);
+console.table(idn.timings.map((t) => ({ crop: t.crop, backend: t.backend, 'identity weights': t.weights, 'ms median': t.msMedian, 'ms p90': t.msP90, '÷ landmarks': +(t.msMedian / landmarksMs).toFixed(2) })));
+console.log(`identity + conditioner, once per identity: ${idn.identityPlusConditionerMs} ms (wasm); pack: ${(idn.packBytes / 1024).toFixed(0)} KiB (fp16)`);
 console.log(`wrote ${path.relative(process.cwd(), out)}`);

@@ -8,7 +8,7 @@ export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export interface Participant { browser: Browser; page: Page; errors: string[]; warnings: string[]; close(): Promise<void> }
 
 /** The fake capture file is per browser process, so each participant gets its own browser. */
-export async function launchParticipant(camera: FakeCamera, opts: { denyMedia?: boolean } = {}): Promise<Participant> {
+export async function launchParticipant(camera: FakeCamera, opts: { denyMedia?: boolean; extraArgs?: string[] } = {}): Promise<Participant> {
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
@@ -21,6 +21,7 @@ export async function launchParticipant(camera: FakeCamera, opts: { denyMedia?: 
       '--autoplay-policy=no-user-gesture-required',
       // Headless tabs are "hidden"; don't let Chromium throttle their timers and video.
       '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
+      ...(opts.extraArgs ?? []),
     ],
   });
   const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });

@@ -11,7 +11,7 @@ export function randomIdnModel(crop = 128): string {
   const files = ['identity.onnx', 'conditioner.onnx', 'generator.onnx', 'manifest.json'];
   if (files.every((f) => fs.existsSync(path.join(out, f)))) return out;
   const models = path.join(repoRoot, 'models');
-  const python = execFileSync('bash', [path.join(models, 'setup.sh')], { encoding: 'utf8', env: { ...process.env, GUISE_NO_PADDLE: '1' } }).trim().split('\n').at(-1)!;
+  const python = execFileSync('bash', [path.join(models, 'setup.sh')], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
   execFileSync(python, ['-m', 'idn.export', '--crop', String(crop), '--guide', '0', '--out', out], { cwd: models, stdio: 'inherit' });
   return out;
 }

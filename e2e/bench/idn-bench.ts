@@ -1,0 +1,117 @@
+// The neural engine's costs, all measured in one run in headless Chromium with
+// onnxruntime-web: the generator per frame at 224 and 128 (wasm, and WebGPU on
+// SwiftShader for reference), with the identity tensors fed as inputs vs baked
+// in as initializers; identity + conditioner once per identity; the pack size;
+// and the params/MACs counted from the ONNX files.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { bakeInitializers } from '../../client/src/engines/idn/onnxBake.ts';
+import { IDENTITY_TENSORS } from '../../client/src/engines/idn/tensors.ts';
+import { encodePack, float32ToFloat16Bits } from '../../client/src/identity/pack.ts';
+import { launchParticipant, openApp } from '../lib/browser.ts';
+import { randomIdnModel } from '../lib/models.ts';
+import { repoRoot } from '../lib/paths.ts';
+import { startServer } from '../lib/server.ts';
+import { fakeCamera } from '../lib/y4m.ts';
+
+export interface IdnCount { crop: number; params: number; perIdentityParams: number; sharedParams: number; gmacs: number }
+export interface IdnTiming { crop: number; backend: string; weights: 'inputs' | 'initializers'; msMedian: number; msP90: number }
+export interface IdnBenchResult { counts: IdnCount[]; timings: IdnTiming[]; identityPlusConditionerMs: number; packBytes: number }
+
+function python(): string {
+  return execFileSync('bash', [path.join(repoRoot, 'models/setup.sh')], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+}
+
+function count(dir: string, crop: number): IdnCount {
+  const out = execFileSync(python(), ['-m', 'idn.count', dir, '--json'], { cwd: path.join(repoRoot, 'models'), encoding: 'utf8' });
+  const j = JSON.parse(out) as { params: { shared: number; per_identity: number; total: number }; macs: { total: number } };
+  return {
+    crop,
+    params: j.params.total,
+    perIdentityParams: j.params.per_identity,
+    sharedParams: j.params.shared,
+    gmacs: +(j.macs.total / 1e9).toFixed(4),
+  };
+}
+
+export async function benchIdn(iterations = 30): Promise<IdnBenchResult> {
+  const dirs = { 224: randomIdnModel(224), 128: randomIdnModel(128) };
+  const counts = [count(dirs[224], 224), count(dirs[128], 128)];
+
+  // Identity tensors of the right shapes, and the generator with them baked in.
+  type Io = { name: string; shape: number[] };
+  const manifest = JSON.parse(fs.readFileSync(path.join(dirs[224], 'manifest.json'), 'utf8')) as { files: Record<string, { outputs: Io[] }> };
+  const generators = { 224: new Uint8Array(fs.readFileSync(path.join(dirs[224], 'generator.onnx'))), 128: new Uint8Array(fs.readFileSync(path.join(dirs[128], 'generator.onnx'))) };
+  const shapes = Object.fromEntries(manifest.files['conditioner.onnx']!.outputs.map((o) => [o.name, o.shape]));
+  const tensors = IDENTITY_TENSORS.map((name) => {
+    const dims = shapes[name];
+    if (!dims) throw new Error(`manifest lacks the shape of ${name}`);
+    const data = new Float32Array(dims.reduce((a, b) => a * b, 1)).map(() => (Math.random() - 0.5) * 0.1);
+    return { name, dims, data };
+  });
+  const baked = { 224: bakeInitializers(generators[224], tensors), 128: bakeInitializers(generators[128], tensors) };
+  const packBytes = encodePack({
+    engine: 'idn', label: 'bench', createdAt: new Date().toISOString(), meta: {},
+    tensors: tensors.map((t) => ({ name: t.name, dtype: 'f16', shape: t.dims, data: float32ToFloat16Bits(t.data) })),
+  }).byteLength;
+
+  const server = await startServer({ LOG_LEVEL: 'warn', IDN_MODEL_DIR: dirs[224] });
+  const p = await launchParticipant(fakeCamera('glasses'), { extraArgs: ['--enable-unsafe-webgpu'] });
+  try {
+    const ortDir = path.join(repoRoot, 'client/node_modules/onnxruntime-web/dist');
+    await p.page.route('**/__bench/**', (route) => {
+      const name = path.basename(new URL(route.request().url()).pathname);
+      if (name === 'ort.mjs') return route.fulfill({ path: path.join(ortDir, 'ort.all.bundle.min.mjs'), headers: { 'Content-Type': 'text/javascript' } });
+      const m = /^generator-(224|128)(-baked)?\.onnx$/.exec(name);
+      if (m) return route.fulfill({ body: Buffer.from((m[2] ? baked : generators)[m[1] === '224' ? 224 : 128]) });
+      return route.fulfill({ status: 404 });
+    });
+    // tsx (esbuild keepNames) wraps named functions in __name(); give the page one.
+    await p.page.addInitScript('window.__name = (f) => f');
+    await openApp(p.page, `${server.url}/?room=bench-idn&name=Bench`);
+    const result = await p.page.evaluate(async ({ iterations, shapes }) => {
+      const load = new Function('u', 'return import(u)') as (u: string) => Promise<any>;
+      const ort = await load(`${location.origin}/__bench/ort.mjs`);
+      ort.env.wasm.wasmPaths = `${location.origin}/ort/`;
+      ort.env.wasm.numThreads = crossOriginIsolated ? 2 : 1;
+      const fetchBytes = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer());
+      const model = async (crop: number, weights: string) => fetchBytes(`/__bench/generator-${crop}${weights === 'initializers' ? '-baked' : ''}.onnx`);
+      const rand = (dims: number[]) => new ort.Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => Math.random()), dims);
+      const identity = Object.fromEntries(Object.entries(shapes).map(([n, d]) => [n, rand((d as number[]).map((x) => x * 1))]));
+      const timings: { crop: number; backend: string; weights: string; msMedian: number; msP90: number }[] = [];
+      const stats = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return { msMedian: +s[Math.floor(s.length / 2)]!.toFixed(1), msP90: +s[Math.floor(s.length * 0.9)]!.toFixed(1) }; };
+      for (const backend of ['wasm', 'webgpu']) {
+        for (const crop of [224, 128]) {
+          for (const weights of ['inputs', 'initializers'] as const) {
+            if (backend === 'webgpu' && weights === 'initializers') continue;
+            let session;
+            try { session = await ort.InferenceSession.create(await model(crop, weights), { executionProviders: [backend], graphOptimizationLevel: 'all' }); }
+            catch (e) { timings.push({ crop, backend: `${backend} (unavailable: ${String(e).slice(0, 60)})`, weights, msMedian: NaN, msP90: NaN }); continue; }
+            const feeds = { target: rand([1, 3, crop, crop]), ...(weights === 'inputs' ? identity : {}) };
+            for (let i = 0; i < 3; i++) await session.run(feeds); // warm-up
+            const ms: number[] = [];
+            for (let i = 0; i < iterations; i++) { const t = performance.now(); await session.run(feeds); ms.push(performance.now() - t); }
+            timings.push({ crop, backend, weights, ...stats(ms) });
+            await session.release();
+          }
+        }
+      }
+      // Once per identity: identity encoder + conditioner (wasm).
+      const idSession = await ort.InferenceSession.create('/models/idn/identity.onnx', { executionProviders: ['wasm'] });
+      const condSession = await ort.InferenceSession.create('/models/idn/conditioner.onnx', { executionProviders: ['wasm'] });
+      const prep: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        const id = await idSession.run({ [idSession.inputNames[0]]: rand([1, 3, 224, 224]) });
+        await condSession.run({ [condSession.inputNames[0]]: id[idSession.outputNames[0]], [condSession.inputNames[1]]: id[idSession.outputNames[1]] });
+        prep.push(performance.now() - t);
+      }
+      return { timings, identityPlusConditionerMs: stats(prep.slice(1)).msMedian };
+    }, { iterations, shapes });
+    return { counts, timings: result.timings as IdnTiming[], identityPlusConditionerMs: result.identityPlusConditionerMs, packBytes };
+  } finally {
+    await p.close();
+    await server.stop();
+  }
+}
