@@ -6,12 +6,36 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cacheDir, repoRoot } from './paths.ts';
 
+const models = path.join(repoRoot, 'models');
+const python = () => execFileSync('bash', [path.join(models, 'setup.sh')], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+
+/** The random-weight export for `crop` (seed 0), with torch's outputs on fixed inputs beside it (fixture/). */
 export function randomIdnModel(crop = 128): string {
   const out = path.join(cacheDir, `idn-random-${crop}`);
-  const files = ['identity.onnx', 'conditioner.onnx', 'generator.onnx', 'manifest.json'];
+  const files = ['identity.onnx', 'conditioner.onnx', 'generator.onnx', 'manifest.json', 'fixture/fixture.json'];
   if (files.every((f) => fs.existsSync(path.join(out, f)))) return out;
-  const models = path.join(repoRoot, 'models');
-  const python = execFileSync('bash', [path.join(models, 'setup.sh')], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
-  execFileSync(python, ['-m', 'idn.export', '--crop', String(crop), '--guide', '0', '--out', out], { cwd: models, stdio: 'inherit' });
+  const py = python();
+  execFileSync(py, ['-m', 'idn.export', '--crop', String(crop), '--guide', '0', '--seed', '0', '--out', out], { cwd: models, stdio: 'inherit' });
+  execFileSync(py, ['-m', 'idn.fixture', '--crop', String(crop), '--seed', '0', '--out', path.join(out, 'fixture')], { cwd: models, stdio: 'inherit' });
   return out;
+}
+
+export interface Fixture { crop: number; tensors: Record<string, { shape: number[]; data: Float32Array }> }
+
+/** Torch's inputs and outputs for the export in `dir` (see models/idn/fixture.py). */
+export function readFixture(dir: string): Fixture {
+  const index = JSON.parse(fs.readFileSync(path.join(dir, 'fixture/fixture.json'), 'utf8')) as { crop: number; tensors: Record<string, { file: string; shape: number[] }> };
+  const tensors: Fixture['tensors'] = {};
+  for (const [name, t] of Object.entries(index.tensors)) {
+    const buf = fs.readFileSync(path.join(dir, 'fixture', t.file));
+    tensors[name] = { shape: t.shape, data: new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice() };
+  }
+  return { crop: index.crop, tensors };
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
 }

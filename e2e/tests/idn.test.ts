@@ -3,9 +3,16 @@
 // generator per frame. The server serves a random-weight export made at test
 // time (IDN_MODEL_DIR): this checks mechanics, not looks. Random weights are
 // never offered to a person; `&engine=idn` asks for them by name.
+import path from 'node:path';
+import * as ortNode from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IDENTITY_TENSORS } from '../../client/src/engines/idn/tensors.ts';
 import { appErrors, decodedFrames, joinCall, launchParticipant, openApp, remoteTile, type Participant, waitForRemoteVideo } from '../lib/browser.ts';
-import { randomIdnModel } from '../lib/models.ts';
+import { maxAbsDiff, randomIdnModel, readFixture } from '../lib/models.ts';
+import { repoRoot } from '../lib/paths.ts';
+
+/** Parity bound between torch and each onnxruntime, on outputs of order 1. */
+const PARITY = 1e-4;
 import { startServer, type RunningServer } from '../lib/server.ts';
 import { fakeCamera } from '../lib/y4m.ts';
 
@@ -29,6 +36,43 @@ describe('idn engine in a call', () => {
   afterAll(async () => {
     await Promise.all([alice?.close(), bob?.close()]);
     await server?.stop();
+  });
+
+  it('computes what torch computes, on onnxruntime-node and onnxruntime-web alike', async () => {
+    const dir = randomIdnModel();
+    const { tensors } = readFixture(dir);
+    const feedsFor = (names: string[]) => Object.fromEntries(names.map((n) => [n, tensors[n]!]));
+    const plan = [
+      { file: 'identity.onnx', inputs: ['face'], outputs: ['embedding', 'feature_map'] },
+      { file: 'conditioner.onnx', inputs: ['embedding', 'feature_map'], outputs: IDENTITY_TENSORS },
+      { file: 'generator.onnx', inputs: ['target', ...IDENTITY_TENSORS], outputs: ['swapped', 'mask'] },
+    ];
+    const diffs: Record<string, number> = {};
+    for (const step of plan) {
+      const session = await ortNode.InferenceSession.create(path.join(dir, step.file));
+      const out = await session.run(Object.fromEntries(step.inputs.map((n) => [n, new ortNode.Tensor('float32', tensors[n]!.data, tensors[n]!.shape)])));
+      for (const n of step.outputs) diffs[`node ${n}`] = maxAbsDiff(out[n]!.data as Float32Array, tensors[n]!.data);
+    }
+    // The same in the browser, on onnxruntime-web (wasm), from the app's origin.
+    const ortDir = path.join(repoRoot, 'client/node_modules/onnxruntime-web/dist');
+    await bob.page.route('**/__e2e/ort.mjs', (r) => r.fulfill({ path: path.join(ortDir, 'ort.wasm.bundle.min.mjs'), headers: { 'Content-Type': 'text/javascript' } }));
+    await openApp(bob.page, `${server.url}/?room=parity&name=Bob`);
+    const web = await bob.page.evaluate(async ({ plan, feeds }) => {
+      const load = new Function('u', 'return import(u)') as (u: string) => Promise<any>;
+      const ort = await load(`${location.origin}/__e2e/ort.mjs`);
+      ort.env.wasm.wasmPaths = `${location.origin}/ort/`;
+      const outputs: Record<string, number[]> = {};
+      for (const step of plan) {
+        const session = await ort.InferenceSession.create(`/models/idn/${step.file}`, { executionProviders: ['wasm'] });
+        const out = await session.run(Object.fromEntries(step.inputs.map((n: string) => [n, new ort.Tensor('float32', Float32Array.from(feeds[n].data), feeds[n].shape)])));
+        for (const n of step.outputs) outputs[n] = Array.from(out[n].data as Float32Array);
+        await session.release();
+      }
+      return outputs;
+    }, { plan, feeds: Object.fromEntries(Object.entries(feedsFor(['face', 'target', 'embedding', 'feature_map', ...IDENTITY_TENSORS])).map(([n, t]) => [n, { shape: t.shape, data: Array.from(t.data) }])) });
+    for (const [n, data] of Object.entries(web)) diffs[`web ${n}`] = maxAbsDiff(data, tensors[n]!.data);
+    console.log('max |onnxruntime − torch|:', diffs);
+    for (const [n, d] of Object.entries(diffs)) expect(d, n).toBeLessThan(PARITY);
   });
 
   it('is not offered when only random weights exist', async () => {

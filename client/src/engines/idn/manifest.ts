@@ -6,6 +6,7 @@ export interface IdnManifest {
   weights: 'random' | 'trained' | 'converted';
 }
 
+/** The manifest, or null where the build ships no neural model (the probe then answers 404). */
 export async function fetchIdnManifest(base: string): Promise<IdnManifest | null> {
   try {
     const res = await fetch(`${base}manifest.json`);
