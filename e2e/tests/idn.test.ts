@@ -133,4 +133,17 @@ describe('idn engine in a call', () => {
     expect(worst).toBeLessThan(500);
     expect(appErrors(alice)).toEqual([]);
   });
+
+  it('takes a backend override from the settings and keeps swapping', async () => {
+    await alice.page.evaluate(() => window.__guise.faceSwap.select('sample:astronaut'));
+    await alice.page.click('[data-testid="face-sheet"] summary');
+    await alice.page.selectOption('[data-testid="idn-backend-select"]', 'wasm');
+    await alice.page.waitForTimeout(1500);
+    await alice.page.waitForFunction(() => {
+      let ok = false;
+      window.__guise.faceSwap.subscribe((s) => { ok = s.idnBackend === 'wasm' && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
+      return ok;
+    }, undefined, { timeout: 60_000 });
+    expect((await swapView(alice)).error).toBeNull();
+  });
 });

@@ -10,7 +10,7 @@
 // or switching an identity never renegotiates.
 import { defaultSwapOptions, type EngineKind, type SwapOptions } from '../engines/types.ts';
 import type { PhotoProblem } from '../identity/validate.ts';
-import type { AssetUrls, FromWorker, LandmarkDelegate, PipelineStats, ToWorker } from './messages.ts';
+import type { AssetUrls, FromWorker, IdnBackend, LandmarkDelegate, PipelineStats, ToWorker } from './messages.ts';
 import type { Disclosure, VideoPipeline } from './VideoPipeline.ts';
 
 export type PipelineState = 'initializing' | 'running' | 'destroyed';
@@ -156,9 +156,9 @@ export class SwapPipeline implements VideoPipeline {
     return this.request(label, (handle) => ({ type: 'prepareIdentity', handle, label, photo, engine }));
   }
 
-  /** Switches the swap engine in the worker, on the same output track. */
-  setEngine(engine: EngineKind): void {
-    this.post({ type: 'setEngine', engine });
+  /** Switches the swap engine in the worker (and, for idn, its backend), on the same output track. */
+  setEngine(engine: EngineKind, backend?: IdnBackend | 'auto'): void {
+    this.post({ type: 'setEngine', engine, ...(backend ? { backend } : {}) });
   }
 
   onEngineFailed(cb: (engine: EngineKind, message: string) => void): () => void {

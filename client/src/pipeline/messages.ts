@@ -48,7 +48,7 @@ export type ToWorker =
   | { type: 'useIdentity'; handle: number | null }
   | { type: 'setOptions'; options: SwapOptions }
   /** Swap engine for the next frames; identities must be prepared for it (packs are per engine). */
-  | { type: 'setEngine'; engine: EngineKind; backend?: IdnBackend }
+  | { type: 'setEngine'; engine: EngineKind; backend?: IdnBackend | 'auto' }
   | { type: 'stop' };
 
 export type FromWorker =

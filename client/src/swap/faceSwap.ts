@@ -9,7 +9,7 @@ import { loadPack, photoKey, savePack } from '../identity/cache.ts';
 import { PACK_FORMAT_VERSION } from '../identity/pack.ts';
 import { samples } from '../identity/samples.ts';
 import { checkPhotoFile } from '../identity/validate.ts';
-import type { PipelineStats } from '../pipeline/messages.ts';
+import type { IdnBackend, PipelineStats } from '../pipeline/messages.ts';
 import { IdentityRejected, type PreparedIdentity, type SwapPipeline } from '../pipeline/SwapPipeline.ts';
 
 export interface IdentityChoice {
@@ -26,6 +26,8 @@ export interface FaceSwapState {
   /** The swap engines this build offers, and the one in use. */
   engines: EngineChoice[];
   engine: EngineKind;
+  /** Where the neural engine runs: chosen automatically unless overridden. */
+  idnBackend: IdnBackend | 'auto';
   identities: IdentityChoice[];
   /** The identity on screen, or null for the person's own face. */
   selected: string | null;
@@ -45,6 +47,7 @@ export class FaceSwap implements Readable<FaceSwapState> {
   private readonly store = writable<FaceSwapState>({
     engines: [{ kind: 'mesh', label: 'Mesh (classical)' }],
     engine: 'mesh',
+    idnBackend: 'auto',
     identities: samples.map((s) => ({ id: `sample:${s.name}`, label: s.label, kind: 'sample', thumbUrl: s.url })),
     selected: null, preparing: null, error: null, options: defaultSwapOptions, stats: null, available: false,
   });
@@ -84,12 +87,18 @@ export class FaceSwap implements Readable<FaceSwapState> {
     if (requested && this.state.engines.some((e) => e.kind === requested)) this.setEngine(requested);
   }
 
+  /** Overrides where the neural engine runs (its packs stay valid: they don't depend on the backend). */
+  setIdnBackend(backend: IdnBackend | 'auto'): void {
+    this.store.update((s) => ({ ...s, idnBackend: backend }));
+    if (this.state.engine === 'idn') this.pipeline?.setEngine('idn', backend);
+  }
+
   /** Switches engine on the same track; identities are prepared again for it (packs are per engine). */
   setEngine(kind: EngineKind): void {
     if (kind === this.state.engine) return;
     this.store.update((s) => ({ ...s, engine: kind }));
     if (!this.pipeline) return;
-    this.pipeline.setEngine(kind);
+    this.pipeline.setEngine(kind, kind === 'idn' ? this.state.idnBackend : undefined);
     this.prepared = new Map();
     if (this.state.selected) void this.select(this.state.selected).catch(() => {});
   }

@@ -25,6 +25,8 @@ let assets: AssetUrls;
 /** Engines by kind, started on first use; the neural one loads its models then. */
 const engines = new Map<EngineKind, Promise<SwapEngine>>();
 let engineKind: EngineKind = 'mesh';
+/** The neural engine's backend as last asked for (undefined: chosen automatically). */
+let idnBackend: IdnBackend | undefined;
 /** The current engine once it has started (frames pass through until then). */
 let engine: SwapEngine | undefined;
 let options: SwapOptions;
@@ -75,10 +77,18 @@ function engineFor(kind: EngineKind, backend?: IdnBackend): Promise<SwapEngine> 
   return e;
 }
 
-async function setEngine(kind: EngineKind, backend?: IdnBackend) {
+async function setEngine(kind: EngineKind, backend?: IdnBackend | 'auto') {
   engineKind = kind;
+  if (kind === 'idn' && backend && (backend === 'auto' ? undefined : backend) !== idnBackend) {
+    // Another backend is another set of sessions: release the old ones first.
+    idnBackend = backend === 'auto' ? undefined : backend;
+    const old = engines.get('idn');
+    engines.delete('idn');
+    if (engine?.kind === 'idn') engine = undefined;
+    void old?.then((e) => e.dispose(), () => {});
+  }
   try {
-    const started = await engineFor(kind, backend);
+    const started = await engineFor(kind, idnBackend);
     if (engineKind === kind) engine = started;
   } catch (err) {
     post({ type: 'engineFailed', engine: kind, message: (err as Error).message });
@@ -188,7 +198,7 @@ async function prepareIdentity(handle: number, label: string, photo: Blob, kind:
   let bitmap: ImageBitmap | undefined;
   try {
     await until(() => landmarkers !== undefined);
-    const maker = await engineFor(kind);
+    const maker = await engineFor(kind, idnBackend);
     try {
       bitmap = await createImageBitmap(photo);
     } catch {
