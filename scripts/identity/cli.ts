@@ -1,0 +1,24 @@
+// pnpm identity pack <photo> [--out FILE] [--model DIR] [--label NAME]
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { PackProblem, packPhoto } from './pack.ts';
+
+const usage = 'usage: pnpm identity pack <photo.jpg|png|webp> [--out FILE.gpak] [--model DIR] [--label NAME]';
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { out: { type: 'string' }, model: { type: 'string' }, label: { type: 'string' } },
+});
+const [command, photo] = positionals;
+if (command !== 'pack' || !photo) {
+  console.error(usage);
+  process.exit(2);
+}
+try {
+  const bytes = await packPhoto(photo, { model: values.model, label: values.label });
+  const out = values.out ?? photo.replace(/\.[^.]+$/, '') + '.gpak';
+  fs.writeFileSync(out, bytes);
+  console.log(`wrote ${out} (${(bytes.byteLength / 1024).toFixed(0)} KiB, 18 tensors, fp16)`);
+} catch (err) {
+  console.error(err instanceof PackProblem ? `${err.problem.code}: ${err.message}` : `error: ${(err as Error).message}`);
+  process.exit(1);
+}
