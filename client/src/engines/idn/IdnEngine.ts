@@ -16,8 +16,8 @@ import { IDENTITY_TENSORS } from './tensors.ts';
 /**
  * From this crop size on, each identity also gets its own generator session
  * with its tensors baked in as initializers, built in the background: the
- * runtime pre-packs them. Measured by `pnpm bench` (wasm, 2 threads): 224 ran
- * 80 ms baked vs 117 ms fed; at 128 baking gained nothing (23 vs 19 ms).
+ * runtime pre-packs them. Measured by `pnpm bench` (wasm, 2 threads, median):
+ * at 224, 25 ms baked vs 41 ms fed; at 128 baking lost (15 vs 9 ms).
  */
 const BAKE_FROM_CROP = 224;
 
