@@ -13,6 +13,7 @@ import {
   type Affine,
   type Point,
 } from '../src/face/align.ts';
+import { mulberry32 } from './random.ts';
 
 function similarity(scale: number, radians: number, tx: number, ty: number): Affine {
   const a = scale * Math.cos(radians);
@@ -30,17 +31,6 @@ function expectPoint(actual: Point, expected: Point, digits = 9): void {
   expect(actual[1]).toBeCloseTo(expected[1], digits);
 }
 
-// Deterministic noise.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FRAME_FIVE: Point[] = [
   [281.3, 203.9],

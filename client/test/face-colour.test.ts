@@ -8,19 +8,10 @@ import {
   srgbToLab,
   type ColourStats,
 } from '../src/face/colour.ts';
+import { mulberry32 } from './random.ts';
 
 type Rgb = [number, number, number];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function image(pixels: Rgb[], alpha = 255): Uint8ClampedArray {
   const out = new Uint8ClampedArray(pixels.length * 4);

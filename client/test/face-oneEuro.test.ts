@@ -6,18 +6,8 @@ import {
   smoothingFactor,
   type OneEuroParams,
 } from '../src/face/oneEuro.ts';
+import { mulberry32 } from './random.ts';
 
-// Deterministic noise so the statistics below never flake.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
