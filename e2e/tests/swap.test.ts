@@ -85,6 +85,11 @@ describe('face swap in a call', () => {
     expect(await alice.page.textContent('[data-testid="identity-error"]')).toMatch(/no face/i);
     await alice.page.setInputFiles('[data-testid="photo-input"]', kitPhoto('deepface-pairs/couple.jpg'));
     await alice.page.waitForFunction(() => /2 faces/.test(document.querySelector('[data-testid="identity-error"]')?.textContent ?? ''));
+    // A damaged file and a huge one get their own messages, and the call page carries on.
+    await alice.page.setInputFiles('[data-testid="photo-input"]', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not really a jpeg') });
+    await alice.page.waitForFunction(() => /couldn't open/i.test(document.querySelector('[data-testid="identity-error"]')?.textContent ?? ''));
+    await alice.page.setInputFiles('[data-testid="photo-input"]', { name: 'huge.jpg', mimeType: 'image/jpeg', buffer: Buffer.alloc(11 * 1024 * 1024, 0xff) });
+    await alice.page.waitForFunction(() => /limit is 10 MB/i.test(document.querySelector('[data-testid="identity-error"]')?.textContent ?? ''));
     // Refused photos are not offered.
     expect(await alice.page.$$('[data-identity-id^="upload:"]')).toHaveLength(0);
   });

@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-web';
 import { alignmentFor } from '../../face/align.ts';
 import { fivePoints } from '../../face/keypoints.ts';
+import * as mesh from '../../face/mesh.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits, tensor, type IdentityPack } from '../../identity/pack.ts';
 import type { AssetUrls, IdnBackend } from '../../pipeline/messages.ts';
 import type { EngineTimings, FaceGeometry, SwapEngine } from '../types.ts';
@@ -71,6 +72,7 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
   const pasted = new ImageData(size, size);
   const feeds = new WeakMap<IdentityPack, Record<string, ort.Tensor>>();
   const timings: EngineTimings = { engineMs: 0, pasteMs: 0 };
+  const innerLips = mesh.innerLips();
 
   /** The per-identity tensors as generator inputs, made once per pack. */
   const identityFeeds = (pack: IdentityPack) => {
@@ -125,7 +127,7 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
       };
     },
 
-    async swap(frame, face, pack) {
+    async swap(frame, face, pack, swapOptions) {
       const t0 = performance.now();
       const width = 'displayWidth' in frame ? frame.displayWidth : frame.width;
       const height = 'displayHeight' in frame ? frame.displayHeight : frame.height;
@@ -154,6 +156,21 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
       cropCtx.putImageData(pasted, 0, 0);
       setAffine(outCtx, toFrame);
       outCtx.drawImage(crop, 0, 0);
+      // Like the mesh engine's option: the person's own mouth interior (teeth,
+      // tongue) shows through as they talk.
+      if (swapOptions.keepMouth) {
+        outCtx.setTransform(1, 0, 0, 1, 0, 0);
+        outCtx.save();
+        outCtx.beginPath();
+        for (const [k, i] of innerLips.entries()) {
+          const x = face.points[i * 3]!, y = face.points[i * 3 + 1]!;
+          if (k === 0) outCtx.moveTo(x, y); else outCtx.lineTo(x, y);
+        }
+        outCtx.closePath();
+        outCtx.clip();
+        outCtx.drawImage(frame, 0, 0);
+        outCtx.restore();
+      }
       timings.engineMs = t1 - t0;
       timings.pasteMs = performance.now() - t1;
       return out;
