@@ -18,10 +18,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { affineScale, alignmentFor, applyAffine, composeAffine, type Affine } from '../../client/src/face/align.ts';
 import { fivePoints, LANDMARKS_WITH_IRIS } from '../../client/src/face/keypoints.ts';
 import { checkFaces, checkPhotoDimensions, checkPhotoFile, type PhotoProblemCode } from '../../client/src/identity/validate.ts';
+import { faceBoxes, mimeOf, openLandmarkerPage } from '../../scripts/face/headlessLandmarker.ts';
 import { groupPairs, splitIdentities, type Split } from './split.ts';
 
 const VERSION = 'faces-v1.1';
@@ -89,7 +89,6 @@ function inputHash(photos: Photo[], limit?: number): string {
   return h.digest('hex');
 }
 
-const mimeOf = (file: string) => (/\.png$/i.test(file) ? 'image/png' : /\.webp$/i.test(file) ? 'image/webp' : 'image/jpeg');
 
 /**
  * Canvas transform for an OpenCV-convention affine: the template and
@@ -131,35 +130,9 @@ async function main() {
   let detectMs = 0;
   let cropMs = 0;
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const { page, close } = await openLandmarkerPage((key) => photos[Number(key)]?.file, 2);
   try {
-    const page = await browser.newPage();
-    await page.addInitScript('window.__name = (f) => f'); // tsx's keepNames helper, inside evaluate()
-    const origin = 'http://guise.local';
-    await page.route(`${origin}/**`, (route) => {
-      const name = new URL(route.request().url()).pathname.slice(1);
-      if (name === 'index.html') return route.fulfill({ body: '<!doctype html><title>prepare</title>', contentType: 'text/html' });
-      if (name === 'vision.mjs') return route.fulfill({ path: path.join(vision, 'vision_bundle.mjs'), contentType: 'text/javascript' });
-      if (name === 'face_landmarker.task') return route.fulfill({ path: modelFile, contentType: 'application/octet-stream' });
-      if (name.startsWith('wasm/')) return route.fulfill({ path: path.join(vision, name), contentType: name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript' });
-      const photo = name.startsWith('img/') ? photos[Number(name.slice(4))] : undefined;
-      if (photo) return route.fulfill({ path: photo.file, contentType: mimeOf(photo.file) });
-      return route.fulfill({ status: 404 });
-    });
-    await page.goto(`${origin}/index.html`);
-    await page.evaluate(async () => {
-      const load = new Function('u', 'return import(u)') as (u: string) => Promise<any>;
-      const vision = await load('/vision.mjs');
-      const fileset = await vision.FilesetResolver.forVisionTasks('/wasm');
-      const w = window as any;
-      w.landmarker = await vision.FaceLandmarker.createFromOptions(fileset, {
-        baseOptions: { modelAssetPath: '/face_landmarker.task', delegate: 'CPU' }, runningMode: 'IMAGE', numFaces: 2, outputFaceBlendshapes: false,
-      });
-      w.bitmaps = new Map();
-    });
+    await page.evaluate(() => { (window as any).bitmaps = new Map(); });
 
     for (let start = 0; start < photos.length; start += opts.batch) {
       const batch: number[] = [];
@@ -195,10 +168,7 @@ async function main() {
         if ('error' in r) { rejects.push({ file: p.rel, reason: r.error as RejectReason }); continue; }
         const { width, height } = r;
         const faces = r.faces!.map((flat) => Array.from({ length: flat.length / 3 }, (_, k) => ({ x: flat[3 * k]!, y: flat[3 * k + 1]!, z: flat[3 * k + 2]! })));
-        const problem = checkPhotoDimensions(width!, height!) ?? checkFaces(faces.map((f) => {
-          const xs = f.map((q) => q.x * width!), ys = f.map((q) => q.y * height!);
-          return { width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
-        }), width!, height!);
+        const problem = checkPhotoDimensions(width!, height!) ?? checkFaces(faceBoxes(faces, width!, height!), width!, height!);
         if (problem) { rejects.push({ file: p.rel, reason: problem.code }); continue; }
         const face = faces[0]!;
         let m: Affine[];
@@ -266,7 +236,7 @@ async function main() {
       console.log(`${done}/${photos.length} photos, ${accepted.length} crops, ${rejects.length} rejects, ${(1000 * secs / done).toFixed(1)} ms/photo`);
     }
   } finally {
-    await browser.close();
+    await close();
     Object.values(out).forEach((fd) => fs.closeSync(fd));
   }
 

@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { chromium } from 'playwright-core';
 import { rgbaToPlanar } from '../../client/src/engines/idn/crop.ts';
 import { IDENTITY_TENSORS } from '../../client/src/engines/idn/tensors.ts';
 import { alignmentFor } from '../../client/src/face/align.ts';
 import { fivePoints } from '../../client/src/face/keypoints.ts';
 import { encodePack, float32ToFloat16Bits } from '../../client/src/identity/pack.ts';
+import { faceBoxes, mimeOf, openLandmarkerPage } from '../face/headlessLandmarker.ts';
 import { checkFaces, checkPhotoDimensions, checkPhotoFile, type PhotoProblem } from '../../client/src/identity/validate.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -34,51 +34,19 @@ export function findModel(given?: string): string {
   return found;
 }
 
-const mimeOf = (file: string) => (/\.png$/i.test(file) ? 'image/png' : /\.webp$/i.test(file) ? 'image/webp' : 'image/jpeg');
-
-/** FaceLandmarker on the photo in headless Chromium; returns the faces' landmarks and the aligned 224 crop of the first. */
+/** FaceLandmarker on the photo in headless Chromium; returns the aligned 224 crop of its one face. */
 async function alignedFace(photo: string): Promise<Uint8ClampedArray> {
-  const vision = path.join(root, 'client/node_modules/@mediapipe/tasks-vision');
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const { page, close } = await openLandmarkerPage((key) => (key === 'photo' ? photo : undefined), 4);
   try {
-    const page = await browser.newPage();
-    await page.addInitScript('window.__name = (f) => f'); // tsx's keepNames helper, inside evaluate()
-    const origin = 'http://guise.local';
-    await page.route(`${origin}/**`, (route) => {
-      const name = new URL(route.request().url()).pathname.slice(1);
-      const files: Record<string, [string, string]> = {
-        'index.html': ['', 'text/html'],
-        'vision.mjs': [path.join(vision, 'vision_bundle.mjs'), 'text/javascript'],
-        'face_landmarker.task': [path.join(root, 'models/face_landmarker/face_landmarker.task'), 'application/octet-stream'],
-        photo: [photo, mimeOf(photo)],
-      };
-      if (name === 'index.html') return route.fulfill({ body: '<!doctype html><title>pack</title>', contentType: 'text/html' });
-      const file = files[name]?.[0] ?? (name.startsWith('wasm/') ? path.join(vision, name) : undefined);
-      if (!file) return route.fulfill({ status: 404 });
-      return route.fulfill({ path: file, contentType: files[name]?.[1] ?? (name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript') });
-    });
-    await page.goto(`${origin}/index.html`);
     const found = await page.evaluate(async () => {
-      const load = new Function('u', 'return import(u)') as (u: string) => Promise<any>;
-      const vision = await load('/vision.mjs');
-      const fileset = await vision.FilesetResolver.forVisionTasks('/wasm');
-      const landmarker = await vision.FaceLandmarker.createFromOptions(fileset, {
-        baseOptions: { modelAssetPath: '/face_landmarker.task', delegate: 'CPU' }, runningMode: 'IMAGE', numFaces: 4, outputFaceBlendshapes: false,
-      });
       let bitmap: ImageBitmap;
-      try { bitmap = await createImageBitmap(await (await fetch('/photo')).blob()); } catch { return null; }
+      try { bitmap = await createImageBitmap(await (await fetch('/img/photo')).blob()); } catch { return null; }
       (window as unknown as { photo: ImageBitmap }).photo = bitmap;
-      const faces = landmarker.detect(bitmap).faceLandmarks as { x: number; y: number }[][];
+      const faces = (window as any).landmarker.detect(bitmap).faceLandmarks as { x: number; y: number }[][];
       return { width: bitmap.width, height: bitmap.height, faces: faces.map((f) => f.map((p) => ({ x: p.x, y: p.y }))) };
     });
     if (!found) throw new PackProblem({ code: 'undecodable', message: `${path.basename(photo)} could not be opened as an image.` });
-    const problem = checkPhotoDimensions(found.width, found.height) ?? checkFaces(found.faces.map((f) => {
-      const xs = f.map((p) => p.x * found.width), ys = f.map((p) => p.y * found.height);
-      return { width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
-    }), found.width, found.height);
+    const problem = checkPhotoDimensions(found.width, found.height) ?? checkFaces(faceBoxes(found.faces, found.width, found.height), found.width, found.height);
     if (problem) throw new PackProblem(problem);
     const { toCrop } = alignmentFor(fivePoints(found.faces[0]!, found.width, found.height), CROP);
     const rgba = await page.evaluate(([m, size]) => {
@@ -90,7 +58,7 @@ async function alignedFace(photo: string): Promise<Uint8ClampedArray> {
     }, [toCrop, CROP] as const);
     return Uint8ClampedArray.from(rgba);
   } finally {
-    await browser.close();
+    await close();
   }
 }
 
