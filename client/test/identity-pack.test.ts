@@ -7,6 +7,7 @@ import {
   encodePack,
   float32ToFloat16Bits,
   tensor,
+  tensorOf,
   type IdentityPack,
   type PackErrorCode,
 } from '../src/identity/pack.ts';
@@ -266,5 +267,22 @@ describe('tensor', () => {
     const pack = samplePack();
     expect(tensor(pack, 'texture').dtype).toBe('u8');
     expectPackError(() => tensor(pack, 'weights'), ['bad_header'], /no tensor "weights"; it has: vertices, texture, embedding, empty, scalar/);
+  });
+});
+
+describe('tensorOf', () => {
+  it('returns the tensor when its dtype and shape are exactly the expected ones', () => {
+    const pack = samplePack();
+    expect(tensorOf(pack, 'texture', 'u8', [7, 1]).data).toBeInstanceOf(Uint8Array);
+    expect(tensorOf(pack, 'scalar', 'u8', []).data[0]).toBe(9);
+    expect(tensorOf(decodePack(encodePack(pack)), 'vertices', 'f32', [3, 5]).data).toBeInstanceOf(Float32Array);
+  });
+
+  it('refuses another dtype, another shape (even of the same size) or a missing tensor', () => {
+    const pack = samplePack();
+    expectPackError(() => tensorOf(pack, 'texture', 'f16', [7, 1]), ['bad_header'], /"texture" is u8, expected f16/);
+    expectPackError(() => tensorOf(pack, 'vertices', 'f32', [5, 3]), ['bad_header'], /shape \[3, 5\], expected \[5, 3\]/);
+    expectPackError(() => tensorOf(pack, 'vertices', 'f32', [3, 5, 1]), ['bad_header'], /expected \[3, 5, 1\]/);
+    expectPackError(() => tensorOf(pack, 'nothing', 'u8', [1]), ['bad_header'], /no tensor "nothing"/);
   });
 });

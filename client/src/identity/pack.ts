@@ -181,6 +181,22 @@ export function tensor(pack: IdentityPack, name: string): PackTensor {
   return found;
 }
 
+/** The named tensor typed as its dtype's array, or a PackError unless it has exactly this dtype and shape. */
+export function tensorOf(pack: IdentityPack, name: string, dtype: 'f32', shape: readonly number[]): PackTensor & { data: Float32Array };
+export function tensorOf(pack: IdentityPack, name: string, dtype: 'f16', shape: readonly number[]): PackTensor & { data: Uint16Array };
+export function tensorOf(pack: IdentityPack, name: string, dtype: 'u8', shape: readonly number[]): PackTensor & { data: Uint8Array };
+export function tensorOf(pack: IdentityPack, name: string, dtype: PackDtype, shape: readonly number[]): PackTensor {
+  const t = tensor(pack, name);
+  const expectedType = { f32: Float32Array, f16: Uint16Array, u8: Uint8Array }[dtype];
+  if (t.dtype !== dtype || !(t.data instanceof expectedType)) {
+    throw new PackError('bad_header', `identity pack tensor "${name}" is ${t.dtype}, expected ${dtype}`);
+  }
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]) || t.data.length !== elementCount(shape)) {
+    throw new PackError('bad_header', `identity pack tensor "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+  }
+  return t;
+}
+
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }

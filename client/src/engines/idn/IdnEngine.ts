@@ -2,14 +2,18 @@
 // identity, identity.onnx + conditioner.onnx turn the source face into the 18
 // per-identity tensors (the pack); per frame, generator.onnx swaps the aligned
 // target crop with them, and the crop is pasted back through its mask.
+// The warp-guided variant (manifest guide_channels = 4) also gets, per frame,
+// the source face warped onto the target's landmarks (guide.ts).
 import * as ort from 'onnxruntime-web';
 import { alignmentFor } from '../../face/align.ts';
 import { fivePoints } from '../../face/keypoints.ts';
 import * as mesh from '../../face/mesh.ts';
+import { TriangleWarp } from '../../face/triangleWarp.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits, tensor, type IdentityPack } from '../../identity/pack.ts';
 import type { AssetUrls, IdnBackend } from '../../pipeline/messages.ts';
 import type { EngineTimings, FaceGeometry, SwapEngine } from '../types.ts';
 import { planarToRgba, rgbaToPlanar, setAffine } from './crop.ts';
+import { checkGuideChannels, guideSource, guideTensors, landmarksToCrop, type GuideSource } from './guide.ts';
 import { fetchIdnManifest } from './manifest.ts';
 import { bakeInitializers } from './onnxBake.ts';
 import { IDENTITY_TENSORS } from './tensors.ts';
@@ -35,7 +39,7 @@ async function chooseBackend(): Promise<IdnBackend> {
 export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend): Promise<SwapEngine> {
   const manifest = await fetchIdnManifest(assets.idnModel);
   if (!manifest) throw new Error(`no neural swap model at ${assets.idnModel}`);
-  if (manifest.guide_channels !== 0) throw new Error('this build runs the 3-channel IDN only');
+  const guideChannels = checkGuideChannels(manifest.guide_channels, manifest.input_channels);
   const backend = requested ?? (await chooseBackend());
   ort.env.wasm.wasmPaths = assets.ortWasm;
   // Threads need cross-origin isolation (SharedArrayBuffer); the server sends COOP/COEP.
@@ -67,8 +71,13 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
   const cropCtx = crop.getContext('2d', { willReadFrequently: true })!;
   const out = new OffscreenCanvas(1, 1);
   const outCtx = out.getContext('2d')!;
-  const input = new Float32Array(3 * size * size);
-  const inputTensor = new ort.Tensor('float32', input, [1, 3, size, size]);
+  const channels = 3 + guideChannels;
+  // Channels 0-2: the target crop; with the guide, 3-5 the warped source and 6 its mask.
+  const input = new Float32Array(channels * size * size);
+  const inputTensor = new ort.Tensor('float32', input, [1, channels, size, size]);
+  const warp = guideChannels ? new TriangleWarp(size, size, mesh.triangles()) : undefined;
+  const targetLandmarks = new Float64Array(mesh.LANDMARK_COUNT * 2);
+  const guides = new WeakMap<IdentityPack, GuideSource>();
   const pasted = new ImageData(size, size);
   const feeds = new WeakMap<IdentityPack, Record<string, ort.Tensor>>();
   const timings: EngineTimings = { engineMs: 0, pasteMs: 0 };
@@ -89,6 +98,13 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
     return f;
   };
 
+  /** The pack's guide source, checked once per pack. */
+  const guideFor = (pack: IdentityPack) => {
+    let g = guides.get(pack);
+    if (!g) { g = guideSource(pack); guides.set(pack, g); }
+    return g;
+  };
+
   const align = (face: FaceGeometry, cropSize: number) => {
     const pts = face.points;
     const landmarks = Array.from({ length: pts.length / 3 }, (_, i) => ({ x: pts[i * 3]! / face.width, y: pts[i * 3 + 1]! / face.height }));
@@ -104,7 +120,8 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
       const [identity, conditioner] = await conditioning;
       const c = new OffscreenCanvas(IDENTITY_CROP, IDENTITY_CROP);
       const ctx = c.getContext('2d', { willReadFrequently: true })!;
-      setAffine(ctx, align(face, IDENTITY_CROP).toCrop);
+      const { toCrop } = align(face, IDENTITY_CROP);
+      setAffine(ctx, toCrop);
       ctx.drawImage(photo, 0, 0);
       const pixels = ctx.getImageData(0, 0, IDENTITY_CROP, IDENTITY_CROP).data;
       const faceTensor = new ort.Tensor('float32', rgbaToPlanar(pixels, IDENTITY_CROP, new Float32Array(3 * IDENTITY_CROP ** 2)), [1, 3, IDENTITY_CROP, IDENTITY_CROP]);
@@ -117,13 +134,17 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
         engine: 'idn',
         label,
         createdAt: new Date().toISOString(),
-        meta: { crop: size, weights: manifest.weights },
+        meta: { crop: size, weights: manifest.weights, guide_channels: guideChannels },
         // fp16 halves the pack (about 0.8 MB); the generator gets fp32 back.
-        tensors: IDENTITY_TENSORS.map((name) => {
-          const t = cond[name];
-          if (!t) throw new Error(`conditioner.onnx has no output ${name}`);
-          return { name, dtype: 'f16' as const, shape: [...t.dims], data: float32ToFloat16Bits(t.data as Float32Array) };
-        }),
+        tensors: [
+          ...IDENTITY_TENSORS.map((name) => {
+            const t = cond[name];
+            if (!t) throw new Error(`conditioner.onnx has no output ${name}`);
+            return { name, dtype: 'f16' as const, shape: [...t.dims], data: float32ToFloat16Bits(t.data as Float32Array) };
+          }),
+          // The warp guide's source (150 KB): the same crop and its landmarks.
+          ...(guideChannels ? guideTensors(pixels, face.points, toCrop) : []),
+        ],
       };
     },
 
@@ -137,6 +158,11 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
       setAffine(cropCtx, toCrop);
       cropCtx.drawImage(frame, 0, 0);
       rgbaToPlanar(cropCtx.getImageData(0, 0, size, size).data, size, input);
+      if (warp) {
+        // The guide, on the same toCrop the crop was cut with: counted in engineMs.
+        const g = guideFor(pack);
+        warp.warp(g.image, g.landmarks, landmarksToCrop(face.points, toCrop, targetLandmarks), input, 3 * size * size);
+      }
       bakeInBackground(pack);
       const own = baked.get(pack);
       const result = own
@@ -178,6 +204,7 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
 
     forget(pack) {
       feeds.delete(pack);
+      guides.delete(pack);
       const own = baked.get(pack);
       if (own) { bakedSessions.delete(own); void own.release(); }
       baked.delete(pack);

@@ -2,9 +2,23 @@
 // IDN needs on the way in, and the masked paste-back on the way out.
 import type { Affine } from '../../face/align.ts';
 
-/** Canvas's setTransform(a, b, c, d, e, f) maps x' = a·x + c·y + e, y' = b·x + d·y + f. */
+/**
+ * The canvas transform for an affine in OpenCV's pixel convention (pixel i's
+ * centre at i, as alignmentFor and the ArcFace template have it): a canvas
+ * puts pixel i's centre at i + 0.5, so shift by half a pixel on both sides.
+ * Drawing through it then matches cv2.warpAffine, as the training crops do
+ * (models/data/prepare.ts), and the landmarks mapped by `m` land on the drawn
+ * face (the warp guide relies on it).
+ */
+export function canvasAffine(m: Affine): Affine {
+  const [a, b, tx, c, d, ty] = m;
+  return [a, b, tx + 0.5 - 0.5 * (a + b), c, d, ty + 0.5 - 0.5 * (c + d)];
+}
+
+/** Sets canvasAffine(m); canvas's setTransform(a, b, c, d, e, f) maps x' = a·x + c·y + e, y' = b·x + d·y + f. */
 export function setAffine(ctx: OffscreenCanvasRenderingContext2D, m: Affine): void {
-  ctx.setTransform(m[0], m[3], m[1], m[4], m[2], m[5]);
+  const [a, b, tx, c, d, ty] = canvasAffine(m);
+  ctx.setTransform(a, c, b, d, tx, ty);
 }
 
 /** RGBA pixels → planar RGB floats in [0, 1] (NCHW, batch 1), into `out`. */

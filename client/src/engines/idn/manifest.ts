@@ -3,6 +3,8 @@
 export interface IdnManifest {
   crop: number;
   guide_channels: number;
+  /** 3 + guide_channels, where the exporter wrote it. */
+  input_channels?: number;
   weights: 'random' | 'trained' | 'converted';
 }
 
