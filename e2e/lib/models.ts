@@ -9,14 +9,19 @@ import { cacheDir, repoRoot } from './paths.ts';
 const models = path.join(repoRoot, 'models');
 const python = () => execFileSync('bash', [path.join(models, 'setup.sh')], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
 
-/** The random-weight export for `crop` (seed 0), with torch's outputs on fixed inputs beside it (fixture/). */
-export function randomIdnModel(crop = 128): string {
-  const out = path.join(cacheDir, `idn-random-${crop}`);
-  const files = ['identity.onnx', 'conditioner.onnx', 'generator.onnx', 'manifest.json', 'fixture/fixture.json'];
+/**
+ * The random-weight export for `crop` (seed 0), with torch's outputs on fixed
+ * inputs beside it (fixture/). `guide` 4 is the warp-guided variant (target
+ * input RGB + warped source RGB + its mask): exported without the fixture,
+ * which models/idn/fixture.py makes for the 3-channel model only.
+ */
+export function randomIdnModel(crop = 128, guide: 0 | 4 = 0): string {
+  const out = path.join(cacheDir, guide ? `idn-random-${crop}-guide${guide}` : `idn-random-${crop}`);
+  const files = ['identity.onnx', 'conditioner.onnx', 'generator.onnx', 'manifest.json', ...(guide ? [] : ['fixture/fixture.json'])];
   if (files.every((f) => fs.existsSync(path.join(out, f)))) return out;
   const py = python();
-  execFileSync(py, ['-m', 'idn.export', '--crop', String(crop), '--guide', '0', '--seed', '0', '--out', out], { cwd: models, stdio: 'inherit' });
-  execFileSync(py, ['-m', 'idn.fixture', '--crop', String(crop), '--seed', '0', '--out', path.join(out, 'fixture')], { cwd: models, stdio: 'inherit' });
+  execFileSync(py, ['-m', 'idn.export', '--crop', String(crop), '--guide', String(guide), '--seed', '0', '--out', out], { cwd: models, stdio: 'inherit' });
+  if (!guide) execFileSync(py, ['-m', 'idn.fixture', '--crop', String(crop), '--seed', '0', '--out', path.join(out, 'fixture')], { cwd: models, stdio: 'inherit' });
   return out;
 }
 

@@ -2,11 +2,15 @@
 // worker, identity packs built by identity.onnx + conditioner.onnx, and the
 // generator per frame. The server serves a random-weight export made at test
 // time (IDN_MODEL_DIR): this checks mechanics, not looks. Random weights are
-// never offered to a person; `&engine=idn` asks for them by name.
+// never offered to a person; `&engine=idn` asks for them by name. The
+// warp-guided variant (guide_channels 4: the source face warped onto the
+// target's landmarks as extra input channels) runs a call of its own.
 import path from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GUIDE_FACE, GUIDE_LANDMARKS, guideSource } from '../../client/src/engines/idn/guide.ts';
 import { IDENTITY_TENSORS } from '../../client/src/engines/idn/tensors.ts';
+import { decodePack } from '../../client/src/identity/pack.ts';
 import { appErrors, decodedFrames, joinCall, launchParticipant, openApp, remoteTile, type Participant, waitForRemoteVideo } from '../lib/browser.ts';
 import { maxAbsDiff, randomIdnModel, readFixture } from '../lib/models.ts';
 import { repoRoot } from '../lib/paths.ts';
@@ -16,12 +20,29 @@ const PARITY = 1e-4;
 import { startServer, type RunningServer } from '../lib/server.ts';
 import { fakeCamera } from '../lib/y4m.ts';
 
-type SwapView = { engine: string; engines: { kind: string }[]; selected: string | null; preparing: string | null; error: string | null; stats: { faceFound: boolean; engineMs: number; fpsOut: number } | null };
+type SwapView = { engine: string; engines: { kind: string }[]; selected: string | null; preparing: string | null; error: string | null; stats: { faceFound: boolean; landmarksMs: number; engineMs: number; pasteMs: number; fpsOut: number } | null };
 const swapView = (p: Participant) => p.page.evaluate(() => {
   let v: unknown;
   window.__guise.faceSwap.subscribe((s) => { v = s; })();
   return v;
 }) as Promise<SwapView>;
+
+/** The identity packs the app cached in IndexedDB, by key (base64 bytes). */
+const cachedPacks = (p: Participant) => p.page.evaluate(() => new Promise<Record<string, string>>((resolve, reject) => {
+  const open = indexedDB.open('guise');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const store = open.result.transaction('identity-packs').objectStore('identity-packs');
+    const keys = store.getAllKeys();
+    const values = store.getAll();
+    values.onsuccess = () => resolve(Object.fromEntries(keys.result.map((k, i) => {
+      const bytes = new Uint8Array(values.result[i] as ArrayBuffer);
+      let s = '';
+      for (let j = 0; j < bytes.length; j += 0x8000) s += String.fromCharCode(...bytes.subarray(j, j + 0x8000));
+      return [String(k), btoa(s)];
+    })));
+  };
+}));
 
 describe('idn engine in a call', () => {
   let server: RunningServer;
@@ -145,5 +166,56 @@ describe('idn engine in a call', () => {
       return ok;
     }, undefined, { timeout: 60_000 });
     expect((await swapView(alice)).error).toBeNull();
+  });
+});
+
+describe('warp-guided idn engine (guide_channels 4) in a call', () => {
+  let server: RunningServer;
+  let alice: Participant;
+  let bob: Participant;
+  const room = `idn-guided-${Date.now().toString(36)}`;
+
+  beforeAll(async () => {
+    server = await startServer({ IDN_MODEL_DIR: randomIdnModel(128, 4) });
+    [alice, bob] = await Promise.all([launchParticipant(fakeCamera('glasses')), launchParticipant(fakeCamera('talking'))]);
+  });
+  afterAll(async () => {
+    await Promise.all([alice?.close(), bob?.close()]);
+    await server?.stop();
+  });
+
+  it('swaps in a call: the pack carries the guide source, frames flow to the receiver with timings, no errors', async () => {
+    await openApp(alice.page, `${server.url}/?room=${room}&name=Alice&engine=idn&identity=sample:astronaut`);
+    await alice.page.waitForFunction(() => {
+      let ok = false;
+      window.__guise.faceSwap.subscribe((s) => { ok = s.engine === 'idn' && s.selected === 'sample:astronaut' && !s.preparing && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
+      return ok;
+    }, undefined, { timeout: 120_000 });
+    await alice.page.click('[data-testid="join"]');
+    await joinCall(bob.page, server.url, room, 'Bob');
+    await waitForRemoteVideo(bob.page, 'Alice');
+    await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`);
+    const before = await decodedFrames(bob.page, 'Alice');
+    await bob.page.waitForTimeout(3000);
+    const view = await swapView(alice);
+    console.log('guided idn stats at the sender:', view.stats);
+    expect(view.error).toBeNull();
+    expect(view.stats?.faceFound).toBe(true);
+    expect(view.stats!.engineMs).toBeGreaterThan(0); // crop + guide warp + generator
+    expect(view.stats!.landmarksMs).toBeGreaterThan(0);
+    expect(await decodedFrames(bob.page, 'Alice')).toBeGreaterThan(before + 5);
+
+    // The pack built in the worker carries the guide's source: the aligned 224 crop and its landmarks.
+    const packs = Object.entries(await cachedPacks(alice)).filter(([k]) => k.startsWith('idn:v1:'));
+    expect(packs).toHaveLength(1);
+    const pack = decodePack(Buffer.from(packs[0]![1], 'base64'));
+    expect(pack.meta).toMatchObject({ crop: 128, guide_channels: 4 });
+    expect(pack.tensors.map((t) => t.name)).toEqual([...IDENTITY_TENSORS, GUIDE_FACE, GUIDE_LANDMARKS]);
+    const guide = guideSource(pack);
+    const inCrop = guide.landmarks.filter((v) => v >= 0 && v < 224).length;
+    expect(inCrop).toBeGreaterThan(0.95 * guide.landmarks.length); // the face is in its own crop
+    expect(guide.image.data.some((v) => v > 0)).toBe(true);
+    expect(appErrors(alice)).toEqual([]);
+    expect(appErrors(bob)).toEqual([]);
   });
 });
