@@ -85,7 +85,7 @@ describe('idn engine in a call', () => {
       const outputs: Record<string, number[]> = {};
       for (const step of plan) {
         const session = await ort.InferenceSession.create(`/models/idn/${step.file}`, { executionProviders: ['wasm'] });
-        const out = await session.run(Object.fromEntries(step.inputs.map((n: string) => [n, new ort.Tensor('float32', Float32Array.from(feeds[n].data), feeds[n].shape)])));
+        const out = await session.run(Object.fromEntries(step.inputs.map((n: string) => [n, new ort.Tensor('float32', Float32Array.from(feeds[n]!.data), feeds[n]!.shape)])));
         for (const n of step.outputs) outputs[n] = Array.from(out[n].data as Float32Array);
         await session.release();
       }

@@ -64,7 +64,7 @@ export function guideTensors(cropRgba: Uint8ClampedArray, points: ArrayLike<numb
 }
 
 export interface GuideSource {
-  image: WarpImage;
+  image: WarpImage & { data: Uint8Array };
   /** Interleaved x, y in the source crop's pixels. */
   landmarks: Float64Array;
 }
