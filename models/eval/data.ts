@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { groupPairs } from '../data/split.ts';
-import { certainTestIdentities } from './metrics.ts';
+import { certainTestIdentities, FACES_SEED } from './metrics.ts';
 
 export interface HeldOut {
   /** Where the split came from. */
@@ -58,7 +58,7 @@ export function defaultCacheIndex(): string {
 export function heldOutIdentities(facesDir: string, cacheIndex: string | null = defaultCacheIndex()): HeldOut {
   const labelled = labelledPhotos(facesDir);
   if (!labelled.size) throw new Error(`no labelled face photos under ${facesDir}`);
-  const ranked = certainTestIdentities(labelled.keys(), undefined, labelled.size); // every identity, in split order
+  const ranked = certainTestIdentities(labelled.keys(), FACES_SEED, labelled.size); // every identity, in split order
   if (cacheIndex && fs.existsSync(cacheIndex)) {
     const rows = (JSON.parse(fs.readFileSync(cacheIndex, 'utf8')) as { rows: { file: string; identity: string; split: string }[] }).rows;
     const test = new Map<string, string[]>();

@@ -80,7 +80,7 @@ export const FACES_SEED = 'guise-faces-v1';
  * test split if it kept a photo at all (dropping identities only moves it up).
  * An identity that kept no photo has none that passes the photo rules here either.
  */
-export function certainTestIdentities(allIdentities: Iterable<string>, seed = FACES_SEED, minTest = SPLIT_DEFAULTS.minTest): string[] {
+export function certainTestIdentities(allIdentities: Iterable<string>, seed = FACES_SEED, minTest: number = SPLIT_DEFAULTS.minTest): string[] {
   return [...new Set(allIdentities)]
     .map((id) => ({ id, key: hash32(`${seed}\u0000${id}`) }))
     .sort((a, b) => a.key - b.key || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -153,7 +153,7 @@ export function formatTable(rows: EngineSummary[]): string {
     ? [r.engine, `skipped: ${r.note ?? ''}`]
     : [r.engine, `${f(r.cosSource.mean)} (${f(r.cosSource.median)})`, `${f(r.cosTarget.mean)} (${f(r.cosTarget.median)})`,
       `${f(r.nme.mean, 4)} (${f(r.nme.median, 4)})`, String(r.noFace), f(r.jitter?.ratio, 2), String(r.pairs)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > 2).map((b) => b[i]!.length)));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => i === 0 || b.length > 2).map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.length === 2 && cells !== head
     ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}`
     : cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
