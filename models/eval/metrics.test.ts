@@ -106,6 +106,8 @@ describe('summaries', () => {
     expect(lines[0]).toMatch(/^engine\s+id→source\s+id→target\s+NME\s+no face\s+jitter ×\s+pairs$/);
     expect(lines[2]).toMatch(/^mesh\s+0\.457 \(0\.457\)\s+0\.200 \(0\.200\)\s+0\.0312 \(0\.0312\)\s+0\s+1\.23\s+1$/);
     expect(lines[3]).toMatch(/^idn-guided\s+skipped: no model at models\/idn\/x$/);
+    const faceless = { ...ok, engine: 'idn-random', jitter: { ratio: NaN, original: NaN, swapped: NaN, frames: 0, noFace: 20 } };
+    expect(formatTable([faceless]).split('\n')[2]).toMatch(/\s0\s+no face\s+1$/);
   });
 });
 

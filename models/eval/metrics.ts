@@ -152,11 +152,12 @@ export function formatTable(rows: EngineSummary[]): string {
   const body = rows.map((r) => r.status === 'skipped'
     ? [r.engine, `skipped: ${r.note ?? ''}`]
     : [r.engine, `${f(r.cosSource.mean)} (${f(r.cosSource.median)})`, `${f(r.cosTarget.mean)} (${f(r.cosTarget.median)})`,
-      `${f(r.nme.mean, 4)} (${f(r.nme.median, 4)})`, String(r.noFace), f(r.jitter?.ratio, 2), String(r.pairs)]);
+      `${f(r.nme.mean, 4)} (${f(r.nme.median, 4)})`, String(r.noFace),
+      r.jitter && !r.jitter.frames ? 'no face' : f(r.jitter?.ratio, 2), String(r.pairs)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => i === 0 || b.length > 2).map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.length === 2 && cells !== head
     ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}`
     : cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line),
-    'cells: mean (median) over pairs; id→ = judge cosine; NME over the 478 landmarks / outer-eye distance; jitter × = swapped / original'].join('\n');
+    'cells: mean (median) over pairs; id→ = judge cosine; NME over the 478 landmarks / outer-eye distance; jitter × = swapped / original (no face: too few video frames with a face)'].join('\n');
 }
