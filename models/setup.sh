@@ -7,7 +7,7 @@
 # libraries, and the CPU-only index is not reachable from these machines.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-APT=(python3-venv python3-torch python3-onnx python3-numpy python3-scipy python3-opencv python3-pil)
+APT=(python3-venv python3-torch python3-onnx python3-numpy python3-scipy python3-opencv python3-pil python3-matplotlib)
 missing=()
 for p in "${APT[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

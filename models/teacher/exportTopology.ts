@@ -1,0 +1,25 @@
+// Writes the app's face-mesh topology (client/src/face/mesh.ts) as JSON for the
+// Python side (teacher, guide warp, training), so both use one triangulation.
+// `pnpm exec tsx models/teacher/exportTopology.ts` rewrites it; a vitest keeps it in sync.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { faceOval, innerLips, leftEye, rightEye, triangles } from '../../client/src/face/mesh.ts';
+
+export const topologyPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'face_topology.json');
+
+export function topology() {
+  return {
+    source: 'client/src/face/mesh.ts (tasks-vision FACE_LANDMARKS_TESSELATION and contours)',
+    triangles: Array.from(triangles()),
+    faceOval: faceOval(),
+    leftEye: leftEye(),
+    rightEye: rightEye(),
+    innerLips: innerLips(),
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  writeFileSync(topologyPath, JSON.stringify(topology()) + '\n');
+  console.log(`wrote ${topologyPath}`);
+}
