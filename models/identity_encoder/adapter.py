@@ -74,7 +74,9 @@ class OfflineIdentityEncoder(_Base):
     def forward(self, face_224_rgb_01: Tensor) -> Tuple[Tensor, Tensor]:
         emb, fmap = self.backbone_features(face_224_rgb_01)
         e = F.normalize(self.embed_proj(emb), dim=1)
-        f = F.adaptive_avg_pool2d(self.fmap_proj(fmap), self.fmap_size)
+        f = self.fmap_proj(fmap)
+        if tuple(f.shape[-2:]) != (self.fmap_size, self.fmap_size):  # 224 input is 7×7 already
+            f = F.adaptive_avg_pool2d(f, self.fmap_size)  # (and ONNX can't export this op)
         return e, f
 
 

@@ -82,4 +82,6 @@ def teacher_swap(source: np.ndarray, source_xy: np.ndarray, target: np.ndarray, 
     cloned = cv2.seamlessClone(cv2.cvtColor(src_p, cv2.COLOR_RGB2BGR), cv2.cvtColor(dst_p, cv2.COLOR_RGB2BGR),
                                m_p, center, cv2.NORMAL_CLONE)
     out = cv2.cvtColor(cloned, cv2.COLOR_BGR2RGB)[PAD:PAD + h, PAD:PAD + w]
-    return out, (m_p[PAD:PAD + h, PAD:PAD + w] > 0).astype(np.uint8)
+    blend = (m_p[PAD:PAD + h, PAD:PAD + w] > 0).astype(np.uint8)
+    # OpenCV's solver also touches a thin ring outside the mask: keep the target there.
+    return np.where(blend[..., None] > 0, out, target), blend
