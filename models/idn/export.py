@@ -5,6 +5,7 @@ CLI (from models/):  python -m idn.export --crop 224 --guide 0 --out DIR [--seed
 The CLI exports RANDOM weights (mechanics only); export_models() takes trained modules.
 """
 import argparse
+import hashlib
 import json
 from pathlib import Path
 from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple
@@ -50,8 +51,12 @@ def _export(module: nn.Module, args: tuple, path: Path, input_names: Sequence[st
     onnx.checker.check_model(str(path))
     graph = onnx.load(str(path), load_external_data=False).graph
     initializer_names = {init.name for init in graph.initializer}
+    # Size and hash name the weights: the app keys its cached identity packs
+    # by a hash of manifest.json, so other weights must make another manifest.
     return {"inputs": _value_shapes(v for v in graph.input if v.name not in initializer_names),
-            "outputs": _value_shapes(graph.output)}
+            "outputs": _value_shapes(graph.output),
+            "bytes": path.stat().st_size,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def export_models(out_dir: Path, config: IdnConfig, encoder: IdentityEncoder, iim: IdentityInjectionModule,

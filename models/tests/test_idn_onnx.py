@@ -1,4 +1,5 @@
 """The exported ONNX files: checker, manifest, torch parity, the baked generator, the counter."""
+import hashlib
 import json
 
 import numpy as np
@@ -70,6 +71,11 @@ def test_files_pass_the_checker_and_the_manifest_describes_them(export_224):
     assert files["generator.onnx"]["inputs"] == [{"name": "target", "shape": [1, 3, 224, 224]}] + pack_values
     assert files["generator.onnx"]["outputs"] == [{"name": "swapped", "shape": [1, 3, 224, 224]},
                                                   {"name": "mask", "shape": [1, 1, 224, 224]}]
+    # The weights are named by size and hash (the app keys cached identity packs by the manifest's hash).
+    for name in ("identity.onnx", "conditioner.onnx", "generator.onnx"):
+        data = (out_dir / name).read_bytes()
+        assert files[name]["bytes"] == len(data)
+        assert files[name]["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 def test_identity_parity(export_224, identity_224):

@@ -38,6 +38,8 @@ export interface SwapEngine {
    */
   swap(frame: VideoFrame | ImageBitmap, face: FaceGeometry, pack: IdentityPack, options: SwapOptions): OffscreenCanvas | Promise<OffscreenCanvas>;
   readonly timings: EngineTimings;
+  /** Null where `pack` (from the cache, say) fits this engine and its model, else why not. Absent: every pack of this kind fits. */
+  packProblem?(pack: IdentityPack): string | null;
   /** Drops the GPU resources of a pack that will not be used again. */
   forget(pack: IdentityPack): void;
   dispose(): void;

@@ -3,9 +3,9 @@
 // stats. It drives whichever SwapPipeline is attached (the camera's), so the
 // choice survives a camera switch and the move from lobby to call.
 import { writable, type Readable } from 'svelte/store';
-import { fetchIdnManifest } from '../engines/idn/manifest.ts';
+import { fetchIdnManifest, type IdnModel } from '../engines/idn/manifest.ts';
 import { defaultSwapOptions, type EngineKind, type SwapOptions } from '../engines/types.ts';
-import { loadPack, photoKey, savePack } from '../identity/cache.ts';
+import { forgetPack, loadPack, photoKey, savePack } from '../identity/cache.ts';
 import { PACK_FORMAT_VERSION } from '../identity/pack.ts';
 import { samples } from '../identity/samples.ts';
 import { checkPhotoFile } from '../identity/validate.ts';
@@ -38,6 +38,8 @@ export interface FaceSwapState {
   stats: PipelineStats | null;
   /** Whether a swap pipeline is attached (false where the browser can't run one). */
   available: boolean;
+  /** The neural model this build offers (its manifest: provenance and terms for the About box), or null. */
+  idnModel: IdnModel | null;
 }
 
 export const CONSENT_TEXT =
@@ -49,7 +51,7 @@ export class FaceSwap implements Readable<FaceSwapState> {
     engine: 'mesh',
     idnBackend: 'auto',
     identities: samples.map((s) => ({ id: `sample:${s.name}`, label: s.label, kind: 'sample', thumbUrl: s.url })),
-    selected: null, preparing: null, error: null, options: defaultSwapOptions, stats: null, available: false,
+    selected: null, preparing: null, error: null, options: defaultSwapOptions, stats: null, available: false, idnModel: null,
   });
   readonly subscribe = this.store.subscribe;
   private state!: FaceSwapState;
@@ -78,11 +80,12 @@ export class FaceSwap implements Readable<FaceSwapState> {
    * (`&engine=idn`, for tests), and then labelled as such.
    */
   async discoverEngines(requested: EngineKind | null): Promise<void> {
-    const manifest = await fetchIdnManifest(new URL('models/idn/', document.baseURI).href);
-    if (manifest && (manifest.weights !== 'random' || requested === 'idn')) {
+    const model = await this.idnModel();
+    const manifest = model?.manifest;
+    if (model && manifest && (manifest.weights !== 'random' || requested === 'idn')) {
       const label = manifest.weights === 'random' ? 'MobileFaceSwap (untrained test weights)'
         : manifest.weights === 'converted' ? 'MobileFaceSwap (official weights)' : 'MobileFaceSwap';
-      this.store.update((s) => ({ ...s, engines: [...s.engines.filter((e) => e.kind !== 'idn'), { kind: 'idn', label }] }));
+      this.store.update((s) => ({ ...s, idnModel: model, engines: [...s.engines.filter((e) => e.kind !== 'idn'), { kind: 'idn', label }] }));
     }
     if (requested && this.state.engines.some((e) => e.kind === requested)) this.setEngine(requested);
   }
@@ -187,6 +190,13 @@ export class FaceSwap implements Readable<FaceSwapState> {
     this.store.update((s) => ({ ...s, options }));
   }
 
+  private idnModelRequest: Promise<IdnModel | null> | undefined;
+
+  /** The build's neural model (fetched once). */
+  private idnModel(): Promise<IdnModel | null> {
+    return (this.idnModelRequest ??= fetchIdnManifest(new URL('models/idn/', document.baseURI).href));
+  }
+
   private prepare(id: string): Promise<PreparedIdentity> {
     const pipeline = this.pipeline;
     if (!pipeline) return Promise.reject(new Error('the camera is not on'));
@@ -205,14 +215,19 @@ export class FaceSwap implements Readable<FaceSwapState> {
     const photo = this.photos.get(id) ?? await fetchPhoto(choice.thumbUrl);
     this.photos.set(id, photo);
     const engine = this.state.engine;
-    const key = await photoKey(photo, engine, PACK_FORMAT_VERSION);
+    // Neural packs are per model: a pack cached under another one is not looked up.
+    const model = engine === 'idn' ? (await this.idnModel())?.id : undefined;
+    const key = await photoKey(photo, engine, PACK_FORMAT_VERSION, model);
     const cached = await loadPack(key);
     if (cached) {
       try {
         const loaded = await pipeline.load(cached, choice.label);
         this.cacheHits++;
         return loaded;
-      } catch { /* damaged: rebuild below */ }
+      } catch {
+        // Damaged, or the worker found it doesn't fit its model: rebuild below.
+        await forgetPack(key);
+      }
     }
     const prepared = await pipeline.prepare(photo, choice.label, engine);
     if (prepared.pack) await savePack(key, prepared.pack);

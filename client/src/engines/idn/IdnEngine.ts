@@ -15,6 +15,7 @@ import type { EngineTimings, FaceGeometry, SwapEngine } from '../types.ts';
 import { planarToRgba, rgbaToPlanar, setAffine } from './crop.ts';
 import { checkGuideChannels, guideSource, guideTensors, landmarksToCrop, type GuideSource } from './guide.ts';
 import { fetchIdnManifest } from './manifest.ts';
+import { idnPackMeta, idnPackProblem } from './packFit.ts';
 import { bakeInitializers } from './onnxBake.ts';
 import { IDENTITY_TENSORS } from './tensors.ts';
 
@@ -37,8 +38,9 @@ async function chooseBackend(): Promise<IdnBackend> {
 }
 
 export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend): Promise<SwapEngine> {
-  const manifest = await fetchIdnManifest(assets.idnModel);
-  if (!manifest) throw new Error(`no neural swap model at ${assets.idnModel}`);
+  const model = await fetchIdnManifest(assets.idnModel);
+  if (!model) throw new Error(`no usable neural swap model at ${assets.idnModel}`);
+  const { manifest } = model;
   const guideChannels = checkGuideChannels(manifest.guide_channels, manifest.input_channels);
   const backend = requested ?? (await chooseBackend());
   ort.env.wasm.wasmPaths = assets.ortWasm;
@@ -134,7 +136,8 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
         engine: 'idn',
         label,
         createdAt: new Date().toISOString(),
-        meta: { crop: size, weights: manifest.weights, guide_channels: guideChannels },
+        // Names the model: a pack is only valid for the model that made it (packFit.ts).
+        meta: idnPackMeta(model),
         // fp16 halves the pack (about 0.8 MB); the generator gets fp32 back.
         tensors: [
           ...IDENTITY_TENSORS.map((name) => {
@@ -200,6 +203,10 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
       timings.engineMs = t1 - t0;
       timings.pasteMs = performance.now() - t1;
       return out;
+    },
+
+    packProblem(pack) {
+      return idnPackProblem(pack, model);
     },
 
     forget(pack) {

@@ -43,7 +43,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     case 'start': void start(msg); break;
     case 'frame': void drawFallbackFrame(msg.bitmap, msg.timestamp); break;
     case 'prepareIdentity': void prepareIdentity(msg.handle, msg.label, msg.photo, msg.engine); break;
-    case 'loadIdentity': loadIdentity(msg.handle, msg.pack); break;
+    case 'loadIdentity': void loadIdentity(msg.handle, msg.pack); break;
     case 'useIdentity': useIdentity(msg.handle); break;
     case 'setOptions': options = msg.options; break;
     case 'setEngine': void setEngine(msg.engine, msg.backend); break;
@@ -223,13 +223,30 @@ async function prepareIdentity(handle: number, label: string, photo: Blob, kind:
   }
 }
 
-function loadIdentity(handle: number, bytes: ArrayBuffer) {
+/**
+ * A cached pack, checked against the engine that will draw it: a pack made by
+ * another model (the neural model changed since it was cached) is refused
+ * here, so the main thread prepares the identity again, rather than failing
+ * on the first frame and stopping the video.
+ */
+async function loadIdentity(handle: number, bytes: ArrayBuffer) {
+  let pack: IdentityPack;
   try {
-    packs.set(handle, decodePack(bytes));
-    post({ type: 'identityReady', handle });
+    pack = decodePack(bytes);
   } catch (err) {
     post({ type: 'identityFailed', handle, problem: { code: 'undecodable', message: `The saved identity is damaged (${(err as Error).message}); choose the photo again.` } });
+    return;
   }
+  try {
+    if (pack.engine !== 'mesh' && pack.engine !== 'idn') throw new Error(`it was made for an unknown engine "${pack.engine.slice(0, 64)}"`);
+    const problem = (await engineFor(pack.engine, idnBackend)).packProblem?.(pack);
+    if (problem) throw new Error(problem);
+  } catch (err) {
+    post({ type: 'identityFailed', handle, problem: { code: 'undecodable', message: `The saved identity does not fit the swap model (${(err as Error).message}); it is prepared again.` } });
+    return;
+  }
+  packs.set(handle, pack);
+  post({ type: 'identityReady', handle });
 }
 
 function useIdentity(handle: number | null) {
