@@ -1,6 +1,9 @@
 // pnpm identity pack <photo> [--out FILE] [--model DIR] [--label NAME]
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { GUIDE_FACE } from '../../client/src/engines/idn/guide.ts';
+import { IDENTITY_TENSORS } from '../../client/src/engines/idn/tensors.ts';
+import { decodePack } from '../../client/src/identity/pack.ts';
 import { PackProblem, packPhoto } from './pack.ts';
 
 const usage = 'usage: pnpm identity pack <photo.jpg|png|webp> [--out FILE.gpak] [--model DIR] [--label NAME]';
@@ -17,7 +20,9 @@ try {
   const bytes = await packPhoto(photo, { model: values.model, label: values.label });
   const out = values.out ?? photo.replace(/\.[^.]+$/, '') + '.gpak';
   fs.writeFileSync(out, bytes);
-  console.log(`wrote ${out} (${(bytes.byteLength / 1024).toFixed(0)} KiB, 18 tensors, fp16)`);
+  const names = decodePack(bytes).tensors.map((t) => t.name);
+  const guide = names.includes(GUIDE_FACE) ? ' + the warp guide\'s source' : '';
+  console.log(`wrote ${out} (${(bytes.byteLength / 1024).toFixed(0)} KiB: ${IDENTITY_TENSORS.length} identity tensors, fp16${guide})`);
 } catch (err) {
   console.error(err instanceof PackProblem ? `${err.problem.code}: ${err.message}` : `error: ${(err as Error).message}`);
   process.exit(1);
