@@ -9,6 +9,7 @@ held-out face and prints the largest differences.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
@@ -67,7 +68,9 @@ def main() -> None:
     for name in ("identity.onnx", "conditioner.onnx"):
         weights_to_fp16(out / name)
     for name in ("identity.onnx", "conditioner.onnx", "generator.onnx"):
-        manifest["files"][name]["bytes"] = (out / name).stat().st_size
+        data = (out / name).read_bytes()  # the fp16 rewrite changed two of them
+        manifest["files"][name]["bytes"] = len(data)
+        manifest["files"][name]["sha256"] = hashlib.sha256(data).hexdigest()
     manifest["about"] = {
         "title": f"MobileFaceSwap {args.name} (trained for Guise)",
         "data": "CelebA subset (273 training identities), distilled from an offline mesh + Poisson teacher",

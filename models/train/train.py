@@ -38,7 +38,10 @@ from teacher.warp import topology, warp_face
 from .build_set import DEFAULT_OUT
 from .faces import load
 
-LOSS_WEIGHTS = {"rec": 1.0, "kd": 1.0, "feat": 0.5, "id": 0.5, "mask": 0.5}
+# rec is light: a reconstruction target is the input itself, so a heavy weight teaches
+# the net to hand the target back unchanged (measured: after 1k samples at weight 1 the
+# guided net's mask averaged 0.14 and the output stayed the target's identity).
+LOSS_WEIGHTS = {"rec": 0.3, "kd": 1.0, "feat": 0.5, "id": 0.5, "mask": 0.5}
 CROP = 128
 
 
