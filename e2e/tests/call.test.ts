@@ -6,6 +6,21 @@ import { startServer, type RunningServer } from '../lib/server.ts';
 import { bestCorrelation, meanAbsDiff } from '../lib/thumbnail.ts';
 import { fakeCamera, y4mThumbnails } from '../lib/y4m.ts';
 
+/** Opens the About box, checks what it says of the disclosure and the models' terms, and closes it with Escape. */
+async function checkAbout(page: Participant['page']) {
+  const dialog = page.locator('[data-testid="about-dialog"]');
+  await page.click('[data-testid="about-open"]');
+  await dialog.waitFor({ state: 'visible' });
+  expect(await dialog.evaluate((d) => (d as HTMLDialogElement).open)).toBe(true);
+  const text = await dialog.innerText();
+  expect(text).toMatch(/synthetic video/);
+  expect(await page.locator('[data-testid="about-landmarker"]').innerText()).toMatch(/Apache-2\.0/);
+  expect(text).toMatch(/FaceLandmarker/);
+  expect(await page.locator('[data-testid="about-samples"]').innerText()).toMatch(/public domain/);
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+}
+
 describe('two-browser call', () => {
   let server: RunningServer;
   let alice: Participant;
@@ -81,10 +96,15 @@ describe('two-browser call', () => {
     [`${bobsTileAtAlice} video[data-testid="tile-video"]`, before] as const);
   });
 
+  it('has an About box in the call: the synthetic-video disclosure and the models\' licences', async () => {
+    await checkAbout(alice.page);
+  });
+
   it('removes the tile when a peer leaves, and a rejoin brings it back', async () => {
     await bob.page.click('[data-testid="leave"]');
     await bob.page.waitForSelector('[data-testid="call"]', { state: 'detached' });
     await alice.page.waitForSelector(remoteTile('Bob'), { state: 'detached', timeout: 15_000 });
+    await checkAbout(bob.page); // the lobby has it too
 
     await joinCall(bob.page, server.url, room, 'Bob');
     expect(await waitForRemoteVideo(alice.page, 'Bob')).toEqual({ width: 640, height: 480 });
