@@ -5,12 +5,17 @@
 // never offered to a person; `&engine=idn` asks for them by name. The
 // warp-guided variant (guide_channels 4: the source face warped onto the
 // target's landmarks as extra input channels) runs a call of its own.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GUIDE_FACE, GUIDE_LANDMARKS, guideSource } from '../../client/src/engines/idn/guide.ts';
+import { parseIdnManifest } from '../../client/src/engines/idn/manifest.ts';
 import { IDENTITY_TENSORS } from '../../client/src/engines/idn/tensors.ts';
-import { decodePack } from '../../client/src/identity/pack.ts';
+import { packCacheKey } from '../../client/src/identity/cache.ts';
+import { decodePack, PACK_FORMAT_VERSION } from '../../client/src/identity/pack.ts';
+import { packPhoto } from '../../scripts/identity/pack.ts';
 import { appErrors, decodedFrames, joinCall, launchParticipant, openApp, remoteTile, type Participant, waitForRemoteVideo } from '../lib/browser.ts';
 import { maxAbsDiff, randomIdnModel, readFixture } from '../lib/models.ts';
 import { repoRoot } from '../lib/paths.ts';
@@ -19,6 +24,9 @@ import { repoRoot } from '../lib/paths.ts';
 const PARITY = 1e-4;
 import { startServer, type RunningServer } from '../lib/server.ts';
 import { fakeCamera } from '../lib/y4m.ts';
+
+/** Counts the app has kept since the page loaded. */
+const cacheHits = (p: Participant) => p.page.evaluate(() => window.__guise.faceSwap.cacheHits);
 
 type SwapView = { engine: string; engines: { kind: string }[]; selected: string | null; preparing: string | null; error: string | null; stats: { faceFound: boolean; landmarksMs: number; engineMs: number; pasteMs: number; fpsOut: number } | null };
 const swapView = (p: Participant) => p.page.evaluate(() => {
@@ -216,6 +224,47 @@ describe('warp-guided idn engine (guide_channels 4) in a call', () => {
     expect(inCrop).toBeGreaterThan(0.95 * guide.landmarks.length); // the face is in its own crop
     expect(guide.image.data.some((v) => v > 0)).toBe(true);
     expect(appErrors(alice)).toEqual([]);
+    expect(appErrors(bob)).toEqual([]);
+  });
+
+  it('refuses a cached pack another model made (the 3-channel one\'s, under this model\'s key): prepares it again and swaps', async () => {
+    // Bob, in a page of his own: the CLI's pack for the 3-channel random model,
+    // planted in his cache where this (guided) model's pack of the sample goes.
+    const photo = path.join(repoRoot, 'client/public/samples/astronaut.jpg');
+    const wrong = await packPhoto(photo, { model: randomIdnModel(), label: 'Astronaut' });
+    const model = await parseIdnManifest(fs.readFileSync(path.join(randomIdnModel(128, 4), 'manifest.json')));
+    const photoHash = createHash('sha256').update(fs.readFileSync(photo)).digest('hex');
+    const key = packCacheKey({ engine: 'idn', formatVersion: PACK_FORMAT_VERSION, model: model.id, photoHash });
+    await openApp(bob.page, `${server.url}/?room=${room}-lobby&name=Bob`); // the origin, choosing no identity yet
+    await bob.page.evaluate(([k, bytes]) => new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open('guise');
+      open.onupgradeneeded = () => open.result.createObjectStore('identity-packs');
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const tx = open.result.transaction('identity-packs', 'readwrite');
+        tx.objectStore('identity-packs').put(Uint8Array.from(bytes).buffer, k);
+        tx.oncomplete = () => { open.result.close(); resolve(); };
+        tx.onerror = () => reject(tx.error);
+      };
+    }), [key, Array.from(wrong)] as const);
+
+    await openApp(bob.page, `${server.url}/?room=${room}-lobby&name=Bob&engine=idn&identity=sample:astronaut`);
+    await bob.page.waitForFunction(() => {
+      let ok = false;
+      window.__guise.faceSwap.subscribe((s) => { ok = s.engine === 'idn' && s.selected === 'sample:astronaut' && !s.preparing && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
+      return ok;
+    }, undefined, { timeout: 120_000 });
+    expect(await cacheHits(bob)).toBe(0); // refused by the worker, not used
+    expect((await swapView(bob)).error).toBeNull();
+    // The rebuilt pack replaced it: this model's, with the guide source.
+    const rebuilt = decodePack(Buffer.from((await cachedPacks(bob))[key]!, 'base64'));
+    expect(rebuilt.meta).toMatchObject({ guide_channels: 4, model: model.id });
+    expect(rebuilt.tensors.map((t) => t.name)).toContain(GUIDE_FACE);
+
+    // The About box names the neural model by its manifest (random weights: no `about`).
+    await bob.page.click('[data-testid="about-open"]');
+    expect(await bob.page.locator('[data-testid="about-idn"]').innerText()).toMatch(/random weights \(testing only\)/);
+    await bob.page.keyboard.press('Escape');
     expect(appErrors(bob)).toEqual([]);
   });
 });
