@@ -21,7 +21,7 @@ const isolation = {
 // one (models/idn/official-224, see models/convert_official), else the model
 // trained here. None is shipped when neither exists: the app then offers the
 // mesh engine only. Random-weight exports are for tests and never copied.
-const idnModel = [process.env.GUISE_IDN_MODEL, '../models/idn/official-224', '../models/idn/trained-128', '../models/idn/trained-224']
+const idnModel = [process.env.GUISE_IDN_MODEL, '../models/idn/official-224', '../models/idn/trained-128-guided', '../models/idn/trained-128-faithful']
   .find((dir) => dir && fs.existsSync(`${dir}/generator.onnx`));
 
 const runtimeAssets = viteStaticCopy({

@@ -30,7 +30,7 @@ export class PackProblem extends Error {
 
 /** The model folder to use: the one given, else a converted or trained model in models/idn. */
 export function findModel(given?: string): string {
-  const candidates = given ? [given] : ['official-224', 'trained-128', 'trained-224'].map((d) => path.join(root, 'models/idn', d));
+  const candidates = given ? [given] : ['official-224', 'trained-128-guided', 'trained-128-faithful'].map((d) => path.join(root, 'models/idn', d));
   const found = candidates.find((d) => fs.existsSync(path.join(d, 'identity.onnx')) && fs.existsSync(path.join(d, 'conditioner.onnx')));
   if (!found) {
     throw new Error(given
