@@ -20,6 +20,8 @@ MASK_CHANNELS = (512, 128, 64, 32, 8, 2)
 LEAKY_SLOPE = 0.1
 BATCHNORM_EPS = 1e-5  # Paddle's default (torch's too); explicit because a converter relies on it.
 ENCODER_KERNEL = 4
+# The guide layout the warp-guided variant expects: warped source RGB, then its coverage mask.
+GUIDE_RGB_MASK = 4
 DECODER_KERNEL = 3
 
 ENCODER_DEPTHWISE_NAMES = tuple(f"enc_dw_{i}" for i in range(5))
@@ -121,6 +123,8 @@ class IdentityAwareDynamicNetwork(nn.Module):
       identity_tensors: the 18 tensors in IDENTITY_TENSOR_NAMES order, shapes from
         identity_tensor_shapes(); shared by the whole batch.
       result: [B, 3, crop, crop]; mask: [B, 1, crop, crop] (also used for paste-back).
+      With 4 guide channels (warped source RGB + its mask), the face is the guide plus a
+      predicted correction: out = clamp(guide-or-target + 0.5·final(y), 0, 1).
     """
 
     def __init__(self, config: IdnConfig = IdnConfig()):
@@ -169,8 +173,17 @@ class IdentityAwareDynamicNetwork(nn.Module):
                 # Decoder block i's output has the size of encoder block (3 - i)'s output.
                 y = self.skip_concat(y, encoder_outputs[last - i])
 
-        out = (1 + self.final(y)) / 2
         target_rgb = target[:, :3]
+        if self.config.guide_channels == GUIDE_RGB_MASK:
+            # Warp-guided: the head predicts a correction to the mesh-warped source (the
+            # target where the warp doesn't reach), not the face from scratch. The decoder
+            # ends at half resolution, so a from-scratch face is blurry; the guide carries
+            # the full-resolution detail and the network fixes colour, seams and shading.
+            guide_rgb, guide_mask = target[:, 3:6], target[:, 6:7]
+            base = guide_rgb * guide_mask + target_rgb * (1 - guide_mask)
+            out = (base + 0.5 * self.final(y)).clamp(0, 1)
+        else:
+            out = (1 + self.final(y)) / 2
         result = out * mask + (1 - mask) * target_rgb
         return result, mask
 

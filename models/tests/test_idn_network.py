@@ -209,9 +209,10 @@ def test_output_is_the_target_rgb_where_the_mask_is_zero():
     assert torch.allclose(result, target[:, :3])
 
 
-def test_guided_variant_starts_as_the_paper_network():
-    """Image-channel predictions are the paper's; zero-initialised guide columns make
-    the guide channels inert, so an official checkpoint fine-tunes from its own behaviour."""
+def test_guided_variant_shares_the_paper_network_and_corrects_the_guide():
+    """Image-channel predictions are the paper's and zero-initialised guide columns make
+    the guide channels inert in the encoder, so the mask is the paper network's; the face
+    is the guide plus the head's correction (a zero head gives the plain mesh warp)."""
     paper_iim, guided_iim = _iim(0), IdentityInjectionModule(IdnConfig(guide_channels=4)).eval()
     guided_iim.load_state_dict(paper_iim.state_dict(), strict=False)
     paper_pack = _pack(0)
@@ -232,4 +233,11 @@ def test_guided_variant_starts_as_the_paper_network():
     with torch.no_grad():
         want = paper_idn(target[:, :3], *identity_args(paper_pack))
         got = guided_idn(target, *identity_args(guided_pack))
-    assert torch.allclose(got[0], want[0], atol=1e-6) and torch.allclose(got[1], want[1], atol=1e-6)
+        assert torch.allclose(got[1], want[1], atol=1e-6)
+        head = guided_idn.final[-2]
+        head.weight.zero_()
+        head.bias.zero_()
+        result, mask = guided_idn(target, *identity_args(guided_pack))
+    rgb, guide, cover = target[:, :3], target[:, 3:6], target[:, 6:7]
+    base = guide * cover + rgb * (1 - cover)
+    assert torch.allclose(result, mask * base + (1 - mask) * rgb, atol=1e-6)

@@ -110,7 +110,12 @@ class Trainer:
             self._calibrate()
 
     def _calibrate(self) -> None:
-        """Real-face LSUV scaling of the IIM so predicted kernels start with gain ~1."""
+        """Real-face LSUV scaling of the IIM so predicted kernels start with gain ~1; the
+        guided net starts as the plain mesh warp (a zero correction)."""
+        if self.config.guide_channels:
+            last = self.models.idn.final[-2]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
         s = int(self.sources[0])
         src = to_tensor(self.faces.crops224[s:s + 1])
         m = self.models
