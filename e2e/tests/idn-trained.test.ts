@@ -17,10 +17,10 @@ const SHIPPED = path.join(repoRoot, 'models/idn/trained-128-guided');
 const X_PHOTO = 'deepface-pairs/img5.jpg';
 /**
  * How much closer (judge cosine) the received face must be to X than to the
- * sender's own face. Measured with the shipped model: see MARGIN_MEASURED in
- * the note below the test; the bound is set well under it.
+ * sender's own face: the same bound as the mesh engine's test. Measured with
+ * a 5-minute checkpoint of the guided model: 0.39 to X vs 0.15 to the sender.
  */
-const MARGIN = 0.05;
+const MARGIN = 0.1;
 
 type SwapView = { engine: string; engines: { kind: string }[]; selected: string | null; preparing: string | null; error: string | null; stats: { faceFound: boolean; engineMs: number } | null };
 const swapView = (p: Participant) => p.page.evaluate(() => {
@@ -83,14 +83,17 @@ describe('the shipped trained IDN in a call', () => {
   });
 
   it('sends the chosen identity through the trained model: the receiver sees X, not the sender', async () => {
-    await alice.page.evaluate(() => window.__guise.faceSwap.setEngine('idn'));
+    await openApp(alice.page, `${server.url}/?room=${room}&name=Alice&engine=idn`);
+    await alice.page.waitForSelector('[data-testid="identity-option"]:not([disabled])');
+    await alice.page.check('[data-testid="consent"]'); // one's own photo needs consent
     await alice.page.setInputFiles('[data-testid="photo-input"]', kitPhoto(X_PHOTO));
-    await alice.page.waitForSelector('[data-identity-id^="upload:"][aria-checked="true"]', { timeout: 120_000 });
+    await alice.page.waitForSelector('[data-identity-id^="upload:"][aria-checked="true"]', { timeout: 60_000 })
+      .catch(async (e) => { console.log('swap state:', JSON.stringify(await swapView(alice)).slice(0, 900), appErrors(alice)); throw e; });
     await alice.page.waitForFunction(() => {
       let ok = false;
       window.__guise.faceSwap.subscribe((s) => { ok = s.engine === 'idn' && !s.preparing && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
       return ok;
-    }, undefined, { timeout: 120_000 });
+    }, undefined, { timeout: 30_000 }).catch(async (e) => { console.log('swap state:', JSON.stringify(await swapView(alice)), appErrors(alice)); throw e; });
     await alice.page.click('[data-testid="join"]');
     await joinCall(bob.page, server.url, room, 'Bob');
     await waitForRemoteVideo(bob.page, 'Alice');

@@ -113,6 +113,13 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
     return alignmentFor(fivePoints(landmarks, face.width, face.height), cropSize);
   };
 
+  let conditioningQueue: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(job: () => Promise<T>): Promise<T> => {
+    const next = conditioningQueue.then(job, job);
+    conditioningQueue = next.catch(() => undefined);
+    return next;
+  };
+
   return {
     kind: 'idn',
     timings,
@@ -127,10 +134,14 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
       ctx.drawImage(photo, 0, 0);
       const pixels = ctx.getImageData(0, 0, IDENTITY_CROP, IDENTITY_CROP).data;
       const faceTensor = new ort.Tensor('float32', rgbaToPlanar(pixels, IDENTITY_CROP, new Float32Array(3 * IDENTITY_CROP ** 2)), [1, 3, IDENTITY_CROP, IDENTITY_CROP]);
-      const id = await identity.run({ [identity.inputNames[0]!]: faceTensor });
-      const cond = await conditioner.run({
-        [conditioner.inputNames[0]!]: id[identity.outputNames[0]!]!,
-        [conditioner.inputNames[1]!]: id[identity.outputNames[1]!]!,
+      // onnxruntime-web refuses a second run of a session still running ("Session
+      // already started"), and two photos can be prepared at once (a sample and an upload).
+      const cond = await oneAtATime(async () => {
+        const id = await identity.run({ [identity.inputNames[0]!]: faceTensor });
+        return conditioner.run({
+          [conditioner.inputNames[0]!]: id[identity.outputNames[0]!]!,
+          [conditioner.inputNames[1]!]: id[identity.outputNames[1]!]!,
+        });
       });
       return {
         engine: 'idn',
