@@ -86,10 +86,13 @@ const swapServer = await startServer({ LOG_LEVEL: 'warn' });
 const swap = await benchSwap(swapServer, Math.min(SECONDS, 20)).finally(() => swapServer.stop());
 const idn = await benchIdn();
 const landmarksMs = swap[0]?.landmarksMs ?? NaN;
+const ratio = (ms: number) => +(ms / landmarksMs).toFixed(2);
+// The warp-guided 128 model's per-frame costs, each also ÷ FaceLandmarker's ms in this run.
+const guided = { ...idn.guided, generatorToLandmarksRatio: ratio(idn.guided.generatorMsMedian), warpToLandmarksRatio: ratio(idn.guided.warpMsMedian) };
 
 const out = path.join(repoRoot, 'bench-results/bench.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call: results, swap, idn, landmarksMs }, null, 2));
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call: results, swap, idn: { ...idn, guided }, landmarksMs }, null, 2));
 console.log('Call (server process tree: node + mediasoup workers)');
 console.table(results.map((r) => ({
   peers: r.peers, 'join ms (median)': r.joinMsMedian, 'server CPU %': r.serverCpuPercent,
@@ -104,5 +107,10 @@ console.log('IDN generator, counted from the ONNX files (paper: 0.50 M params, 0
 console.table(idn.counts.map((c) => ({ crop: c.crop, 'params (M)': +(c.params / 1e6).toFixed(3), 'per identity': c.perIdentityParams, shared: c.sharedParams, 'GMACs/frame': c.gmacs })));
 console.log(`IDN per frame on onnxruntime-web (FaceLandmarker: ${landmarksMs} ms in the same run)`);
 console.table(idn.timings.map((t) => ({ crop: t.crop, backend: t.backend, 'identity weights': t.weights, 'ms median': t.msMedian, 'ms p90': t.msP90, '÷ landmarks': +(t.msMedian / landmarksMs).toFixed(2) })));
+console.log('IDN warp-guided 128 per frame (7-channel input; generator: wasm, identity fed; guide warp: TriangleWarp in Node)');
+console.table([{
+  'generator ms median': guided.generatorMsMedian, 'generator ms p90': guided.generatorMsP90, 'generator ÷ landmarks': guided.generatorToLandmarksRatio,
+  'warp ms median': guided.warpMsMedian, 'warp ms p90': guided.warpMsP90, 'warp ÷ landmarks': guided.warpToLandmarksRatio,
+}]);
 console.log(`identity + conditioner, once per identity: ${idn.identityPlusConditionerMs} ms (wasm); pack: ${(idn.packBytes / 1024).toFixed(0)} KiB (fp16)`);
 console.log(`wrote ${path.relative(process.cwd(), out)}`);
