@@ -37,6 +37,20 @@ async function chooseBackend(): Promise<IdnBackend> {
   return adapter && !adapter.info?.isFallbackAdapter ? 'webgpu' : 'wasm';
 }
 
+/**
+ * onnxruntime-web allows one call at a time per runtime instance, across ALL
+ * sessions: a run (or session creation) started while another is in flight
+ * fails with "Session already started" (its JSEP build keeps one module-global
+ * "current run"). Per-frame runs, identity preparation and background baking
+ * all overlap in the worker, so every call goes through this queue.
+ */
+let ortQueue: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(job: () => Promise<T>): Promise<T> {
+  const next = ortQueue.then(job, job);
+  ortQueue = next.catch(() => undefined);
+  return next;
+}
+
 export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend): Promise<SwapEngine> {
   const model = await fetchIdnManifest(assets.idnModel);
   if (!model) throw new Error(`no usable neural swap model at ${assets.idnModel}`);
@@ -47,9 +61,9 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
   // Threads need cross-origin isolation (SharedArrayBuffer); the server sends COOP/COEP.
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 2) : 1;
   const options: ort.InferenceSession.SessionOptions = { executionProviders: [backend], graphOptimizationLevel: 'all' };
-  const load = (name: string) => ort.InferenceSession.create(`${assets.idnModel}${name}`, options);
+  const load = (name: string) => oneAtATime(() => ort.InferenceSession.create(`${assets.idnModel}${name}`, options));
   const generatorBytes = new Uint8Array(await (await fetch(`${assets.idnModel}generator.onnx`)).arrayBuffer());
-  const generator = await ort.InferenceSession.create(generatorBytes, options);
+  const generator = await oneAtATime(() => ort.InferenceSession.create(generatorBytes, options));
   /** Per pack: its baked generator once built (null while building or where baking doesn't pay). */
   const baked = new WeakMap<IdentityPack, ort.InferenceSession | null>();
   const bakedSessions = new Set<ort.InferenceSession>(); // to release them all on dispose
@@ -59,9 +73,9 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
     const f = identityFeeds(pack);
     const tensors = IDENTITY_TENSORS.map((name) => ({ name, dims: f[name]!.dims, data: f[name]!.data as Float32Array }));
     // The fed session keeps serving frames meanwhile; the switch is one assignment.
-    void ort.InferenceSession.create(bakeInitializers(generatorBytes, tensors), options)
+    void oneAtATime(() => ort.InferenceSession.create(bakeInitializers(generatorBytes, tensors), options))
       .then((s) => {
-        if (!baked.has(pack)) return void s.release();
+        if (!baked.has(pack)) return void oneAtATime(() => s.release());
         baked.set(pack, s);
         bakedSessions.add(s);
       }, () => {});
@@ -113,13 +127,6 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
     return alignmentFor(fivePoints(landmarks, face.width, face.height), cropSize);
   };
 
-  let conditioningQueue: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(job: () => Promise<T>): Promise<T> => {
-    const next = conditioningQueue.then(job, job);
-    conditioningQueue = next.catch(() => undefined);
-    return next;
-  };
-
   return {
     kind: 'idn',
     timings,
@@ -134,8 +141,7 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
       ctx.drawImage(photo, 0, 0);
       const pixels = ctx.getImageData(0, 0, IDENTITY_CROP, IDENTITY_CROP).data;
       const faceTensor = new ort.Tensor('float32', rgbaToPlanar(pixels, IDENTITY_CROP, new Float32Array(3 * IDENTITY_CROP ** 2)), [1, 3, IDENTITY_CROP, IDENTITY_CROP]);
-      // onnxruntime-web refuses a second run of a session still running ("Session
-      // already started"), and two photos can be prepared at once (a sample and an upload).
+      // Two photos can be prepared at once (a sample and an upload), and frames keep coming.
       const cond = await oneAtATime(async () => {
         const id = await identity.run({ [identity.inputNames[0]!]: faceTensor });
         return conditioner.run({
@@ -180,8 +186,8 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
       bakeInBackground(pack);
       const own = baked.get(pack);
       const result = own
-        ? await own.run({ [own.inputNames[0]!]: inputTensor })
-        : await generator.run({ [generator.inputNames[0]!]: inputTensor, ...identityFeeds(pack) });
+        ? await oneAtATime(() => own.run({ [own.inputNames[0]!]: inputTensor }))
+        : await oneAtATime(() => generator.run({ [generator.inputNames[0]!]: inputTensor, ...identityFeeds(pack) }));
       const outputs = (own ?? generator).outputNames;
       const swapped = result[outputs[0]!]!.data as Float32Array;
       const mask = result[outputs[1]!]!.data as Float32Array;
@@ -224,14 +230,14 @@ export async function createIdnEngine(assets: AssetUrls, requested?: IdnBackend)
       feeds.delete(pack);
       guides.delete(pack);
       const own = baked.get(pack);
-      if (own) { bakedSessions.delete(own); void own.release(); }
+      if (own) { bakedSessions.delete(own); void oneAtATime(() => own.release()); }
       baked.delete(pack);
     },
 
     dispose() {
-      void generator.release();
-      for (const s of bakedSessions) void s.release();
-      void conditioning?.then(([a, b]) => Promise.all([a.release(), b.release()]), () => {});
+      void oneAtATime(() => generator.release());
+      for (const s of bakedSessions) void oneAtATime(() => s.release());
+      void conditioning?.then(([a, b]) => oneAtATime(() => Promise.all([a.release(), b.release()])), () => {});
     },
   };
 }
