@@ -68,6 +68,7 @@ export class SwapPipeline implements VideoPipeline {
   private readonly statsListeners = new Set<(s: PipelineStats) => void>();
   private readonly pending = new Map<number, { resolve: (p: PreparedIdentity) => void; reject: (e: Error) => void; label: string }>();
   private nextHandle = 1;
+  private engineNow: EngineKind = 'mesh';
   private stopFallback: (() => void) | undefined;
   private readonly ready: Promise<void>;
 
@@ -77,6 +78,7 @@ export class SwapPipeline implements VideoPipeline {
    */
   static async start(input: MediaStreamTrack, settings: PipelineSettings = { options: defaultSwapOptions }): Promise<SwapPipeline> {
     const pipeline = new SwapPipeline(input);
+    pipeline.engineNow = settings.engine ?? 'mesh';
     await pipeline.open(settings.options, settings.path ?? preferredPath(), settings.delegate ?? 'CPU', settings.engine ?? 'mesh');
     return pipeline;
   }
@@ -137,6 +139,9 @@ export class SwapPipeline implements VideoPipeline {
     return true;
   }
 
+  /** The engine this pipeline's worker was last asked to use. */
+  get engine(): EngineKind { return this.engineNow; }
+
   get synthetic(): boolean { return this.disclosureNow.synthetic; }
   get identityLabel(): string | undefined { return this.disclosureNow.identityLabel; }
   get disclosure(): Disclosure { return this.disclosureNow; }
@@ -158,7 +163,15 @@ export class SwapPipeline implements VideoPipeline {
 
   /** Switches the swap engine in the worker (and, for idn, its backend), on the same output track. */
   setEngine(engine: EngineKind, backend?: IdnBackend | 'auto'): void {
+    this.engineNow = engine;
     this.post({ type: 'setEngine', engine, ...(backend ? { backend } : {}) });
+  }
+
+  /** The worker can't draw the chosen identity and sends the camera on unswapped (a message), or draws it again (null). */
+  onSwapProblem(cb: (message: string | null) => void): () => void {
+    const listener = (e: MessageEvent<FromWorker>) => { if (e.data.type === 'swapProblem') cb(e.data.message); };
+    this.worker.addEventListener('message', listener);
+    return () => this.worker.removeEventListener('message', listener);
   }
 
   onEngineFailed(cb: (engine: EngineKind, message: string) => void): () => void {
@@ -232,6 +245,9 @@ export class SwapPipeline implements VideoPipeline {
         onFatal(new Error(msg.message));
         for (const p of this.pending.values()) p.reject(new Error(msg.message));
         this.pending.clear();
+        break;
+      case 'swapProblem':
+        if (msg.message) console.warn(`guise: ${msg.message}`);
         break;
       case 'frameDone':
       case 'engineFailed':

@@ -63,4 +63,9 @@ export type FromWorker =
   | { type: 'fatal'; message: string }
   /** An engine could not start (e.g. its model is missing); the pipeline carries on with the others. */
   | { type: 'engineFailed'; engine: EngineKind; message: string }
+  /**
+   * Frames are passing through although an identity is chosen, for longer than
+   * a moment or because the engine fails (message), or they are swapped again (null).
+   */
+  | { type: 'swapProblem'; message: string | null }
   | { type: 'stopped' };

@@ -61,11 +61,16 @@ export class FaceSwap implements Readable<FaceSwapState> {
   private prepared = new Map<string, Promise<PreparedIdentity>>();
   private offStats: (() => void) | undefined;
   private offEngineFailed: (() => void) | undefined;
+  private offSwapProblem: (() => void) | undefined;
+  /** The worker's problem now in `error` (cleared with it, leaving other errors alone). */
+  private swapProblem: string | null = null;
   private uploads = 0;
   /** Identities loaded from the IndexedDB cache instead of being analysed again (for tests and debugging). */
   cacheHits = 0;
   /** The latest select() wins; an earlier one still preparing must not take over. */
   private selectSeq = 0;
+  /** Settles once discoverEngines has chosen the engine: identities are prepared for that one, not the default first. */
+  private enginesKnown: Promise<void> = Promise.resolve();
 
   constructor() {
     this.store.subscribe((s) => { this.state = s; });
@@ -79,7 +84,13 @@ export class FaceSwap implements Readable<FaceSwapState> {
    * model. Random test weights are never offered, unless asked for by name
    * (`&engine=idn`, for tests), and then labelled as such.
    */
-  async discoverEngines(requested: EngineKind | null): Promise<void> {
+  discoverEngines(requested: EngineKind | null): Promise<void> {
+    const discovery = this.discover(requested);
+    this.enginesKnown = discovery.catch(() => {});
+    return discovery;
+  }
+
+  private async discover(requested: EngineKind | null): Promise<void> {
     const model = await this.idnModel();
     const manifest = model?.manifest;
     if (model && manifest && (manifest.weights !== 'random' || requested === 'idn')) {
@@ -115,18 +126,28 @@ export class FaceSwap implements Readable<FaceSwapState> {
       this.store.update((s) => ({ ...s, error: `The ${engine} engine could not start (${message}); using the mesh engine.` }));
       this.setEngine('mesh');
     });
+    this.offSwapProblem = pipeline.onSwapProblem((message) => this.showSwapProblem(message));
     pipeline.setOptions(this.state.options);
+    // The engine (or backend) chosen while the pipeline was starting, or before this camera's pipeline.
+    const { engine, idnBackend } = this.state;
+    if (pipeline.engine !== engine || (engine === 'idn' && idnBackend !== 'auto')) pipeline.setEngine(engine, engine === 'idn' ? idnBackend : undefined);
     this.store.update((s) => ({ ...s, available: true }));
-    const { selected } = this.state;
-    if (selected) void this.select(selected);
-    // Warm the others so a switch mid-call shows on the next frame.
-    for (const c of this.state.identities) if (c.id !== selected) void this.prepare(c.id).catch(() => {});
+    // A pipeline can start before the engine asked for (`&engine=idn`) is known: wait, rather than prepare for the default one first.
+    void this.enginesKnown.then(() => {
+      if (this.pipeline !== pipeline) return;
+      const { selected } = this.state;
+      if (selected) void this.select(selected).catch(() => {});
+      // Warm the others so a switch mid-call shows on the next frame.
+      for (const c of this.state.identities) if (c.id !== selected) void this.prepare(c.id).catch(() => {});
+    });
   }
 
   detach(): void {
     this.offStats?.();
     this.offEngineFailed?.();
-    this.offStats = this.offEngineFailed = undefined;
+    this.offSwapProblem?.();
+    this.offStats = this.offEngineFailed = this.offSwapProblem = undefined;
+    this.showSwapProblem(null);
     this.pipeline = undefined;
     this.prepared = new Map();
     this.store.update((s) => ({ ...s, available: false, stats: null, preparing: null }));
@@ -188,6 +209,14 @@ export class FaceSwap implements Readable<FaceSwapState> {
     const options = { ...this.state.options, ...patch };
     this.pipeline?.setOptions(options);
     this.store.update((s) => ({ ...s, options }));
+  }
+
+  /** A stalled or failing swap shows as the error (the camera passes through meanwhile); it goes once frames are swapped again. */
+  private showSwapProblem(message: string | null): void {
+    const previous = this.swapProblem;
+    this.swapProblem = message;
+    if (message) this.store.update((s) => ({ ...s, error: message }));
+    else if (previous) this.store.update((s) => (s.error === previous ? { ...s, error: null } : s));
   }
 
   private idnModelRequest: Promise<IdnModel | null> | undefined;

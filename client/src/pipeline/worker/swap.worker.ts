@@ -9,8 +9,10 @@ import type { EngineKind, FaceGeometry, SwapEngine, SwapOptions } from '../../en
 import { PointSmoother } from '../../face/oneEuro.ts';
 import { decodePack, encodePack, type IdentityPack } from '../../identity/pack.ts';
 import { checkFaces, checkPhotoDimensions, undecodable, type PhotoProblem } from '../../identity/validate.ts';
+import { EngineSlot } from '../engineSlot.ts';
 import type { AssetUrls, FromWorker, IdnBackend, ToWorker } from '../messages.ts';
 import { StatsWindow } from '../stats.ts';
+import { ENGINE_DEADLINE_MS, Overdue, SwapWatch, withDeadline, type Blockage } from '../swapWatch.ts';
 import { createLandmarkers, faceBox, sizeOf, type Landmarkers } from './landmarks.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -22,18 +24,18 @@ class PhotoRejected extends Error {
 
 let landmarkers: Landmarkers | undefined;
 let assets: AssetUrls;
-/** Engines by kind, started on first use; the neural one loads its models then. */
-const engines = new Map<EngineKind, Promise<SwapEngine>>();
-let engineKind: EngineKind = 'mesh';
-/** The neural engine's backend as last asked for (undefined: chosen automatically). */
-let idnBackend: IdnBackend | undefined;
-/** The current engine once it has started (frames pass through until then). */
-let engine: SwapEngine | undefined;
+/** Engines by kind, started on first use (the neural one loads its models then); the latest request wins. */
+const engines = new EngineSlot<SwapEngine>((kind, backend) =>
+  kind === 'mesh' ? Promise.resolve(createMeshEngine()) : createIdnEngine(assets, backend));
 let options: SwapOptions;
 const packs = new Map<number, IdentityPack>();
 let active: IdentityPack | null = null;
 const smoother = new PointSmoother(478, 3);
 let stats = new StatsWindow(performance.now());
+/** Says so (in the swap state) when frames pass through for longer than a moment while an identity is chosen. */
+const watch = new SwapWatch();
+/** An engine call past its deadline that has not come back: frames pass through until it does. */
+let stuck: Promise<unknown> | undefined;
 let stopped = false;
 let output: OffscreenCanvasRenderingContext2D | undefined; // fallback path only
 
@@ -53,6 +55,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
 
 async function start(msg: Extract<ToWorker, { type: 'start' }>) {
   options = msg.options;
+  // Chosen now, started once the face tracker is up: a setEngine arriving meanwhile wins.
+  engines.choose(msg.engine);
   assets = msg.assets;
   if (msg.canvas) output = msg.canvas.getContext('2d')!;
   // Frames pass through untouched while the models load.
@@ -61,35 +65,15 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>) {
   try {
     landmarkers = await createLandmarkers(msg.assets, msg.delegate);
     post({ type: 'ready' });
-    void setEngine(msg.engine);
+    void engines.startWanted().catch((err: Error) => post({ type: 'engineFailed', engine: engines.wanted, message: err.message }));
   } catch (err) {
     post({ type: 'fatal', message: `the face tracker could not start: ${(err as Error).message}` });
   }
 }
 
-function engineFor(kind: EngineKind, backend?: IdnBackend): Promise<SwapEngine> {
-  let e = engines.get(kind);
-  if (!e) {
-    e = kind === 'mesh' ? Promise.resolve(createMeshEngine()) : createIdnEngine(assets, backend);
-    engines.set(kind, e);
-    e.catch(() => engines.delete(kind)); // a later request may try again
-  }
-  return e;
-}
-
 async function setEngine(kind: EngineKind, backend?: IdnBackend | 'auto') {
-  engineKind = kind;
-  if (kind === 'idn' && backend && (backend === 'auto' ? undefined : backend) !== idnBackend) {
-    // Another backend is another set of sessions: release the old ones first.
-    idnBackend = backend === 'auto' ? undefined : backend;
-    const old = engines.get('idn');
-    engines.delete('idn');
-    if (engine?.kind === 'idn') engine = undefined;
-    void old?.then((e) => e.dispose(), () => {});
-  }
   try {
-    const started = await engineFor(kind, idnBackend);
-    if (engineKind === kind) engine = started;
+    await engines.want(kind, backend);
   } catch (err) {
     post({ type: 'engineFailed', engine: kind, message: (err as Error).message });
   }
@@ -172,21 +156,53 @@ async function drawFallbackFrame(bitmap: ImageBitmap, timestampMs: number) {
 
 /**
  * The swap of one frame, or null to pass it through: no identity chosen, the
- * models not loaded yet, or no face in view (never a half-swapped frame).
+ * models not loaded yet, no face in view (never a half-swapped frame), or the
+ * engine failing. Never throws, never waits for good: whatever keeps a chosen
+ * identity from being drawn goes to the watch, which reports it if it lasts.
  */
 async function swap(frame: VideoFrame | ImageBitmap, timestampMs: number) {
-  // A pack made by another engine waits for its re-preparation: pass through.
-  if (!active || !landmarkers || !engine || active.engine !== engine.kind) return null;
-  const t0 = performance.now();
-  const face = landmarkers.track(frame, timestampMs);
-  if (!face) {
-    smoother.reset(); // the next face may be someone else, somewhere else
-    return null;
+  const pack = active;
+  if (!pack) return passThrough(null);
+  const engine = engines.current; // the same one for the whole frame, whatever a setEngine does meanwhile
+  if (!landmarkers) return passThrough({ reason: 'the face tracker has not started' });
+  if (!engine) return passThrough({ reason: `the ${engines.wanted} engine has not started` });
+  // A pack made by another engine waits for its re-preparation (an engine switch).
+  if (pack.engine !== engine.kind) {
+    return passThrough({ reason: `the identity was prepared for the ${pack.engine} engine, but the ${engine.kind} engine is running` });
   }
-  const smoothed: FaceGeometry = { ...face, points: smoother.apply(face.points, timestampMs / 1000) };
-  const landmarksMs = performance.now() - t0;
-  const canvas = await engine.swap(frame, smoothed, active, options);
-  return { canvas, stages: { landmarksMs, engineMs: engine.timings.engineMs, pasteMs: engine.timings.pasteMs } };
+  if (stuck) return passThrough({ reason: `the ${engine.kind} engine has not finished a frame in ${ENGINE_DEADLINE_MS / 1000} s`, urgent: true });
+  let call: OffscreenCanvas | Promise<OffscreenCanvas> | undefined;
+  try {
+    const t0 = performance.now();
+    const face = landmarkers.track(frame, timestampMs);
+    if (!face) {
+      smoother.reset(); // the next face may be someone else, somewhere else
+      return passThrough(null);
+    }
+    const smoothed: FaceGeometry = { ...face, points: smoother.apply(face.points, timestampMs / 1000) };
+    const landmarksMs = performance.now() - t0;
+    call = engine.swap(frame, smoothed, pack, options);
+    const canvas = await withDeadline(call, ENGINE_DEADLINE_MS, `the ${engine.kind} engine`);
+    passThrough(null);
+    return { canvas, stages: { landmarksMs, engineMs: engine.timings.engineMs, pasteMs: engine.timings.pasteMs } };
+  } catch (err) {
+    if (err instanceof Overdue) {
+      // The call carries on: no other is started until it is back (say, an ONNX run that never ends).
+      const late = Promise.resolve(call);
+      stuck = late;
+      const back = () => { if (stuck === late) stuck = undefined; };
+      late.then(back, back);
+      return passThrough({ reason: `the ${engine.kind} engine has not finished a frame in ${ENGINE_DEADLINE_MS / 1000} s`, urgent: true });
+    }
+    return passThrough({ reason: `the ${engine.kind} engine failed on a frame: ${(err as Error).message}`, urgent: true });
+  }
+}
+
+/** Sends the frame on unswapped (null), telling the watch why a chosen identity wasn't drawn; reports a problem that starts or ends. */
+function passThrough(blocked: Blockage | null): null {
+  const change = watch.frame(performance.now(), blocked);
+  if (change !== undefined) post({ type: 'swapProblem', message: change });
+  return null;
 }
 
 function report() {
@@ -198,7 +214,7 @@ async function prepareIdentity(handle: number, label: string, photo: Blob, kind:
   let bitmap: ImageBitmap | undefined;
   try {
     await until(() => landmarkers !== undefined);
-    const maker = await engineFor(kind, idnBackend);
+    const maker = await engines.get(kind);
     try {
       bitmap = await createImageBitmap(photo);
     } catch {
@@ -239,7 +255,7 @@ async function loadIdentity(handle: number, bytes: ArrayBuffer) {
   }
   try {
     if (pack.engine !== 'mesh' && pack.engine !== 'idn') throw new Error(`it was made for an unknown engine "${pack.engine.slice(0, 64)}"`);
-    const problem = (await engineFor(pack.engine, idnBackend)).packProblem?.(pack);
+    const problem = (await engines.get(pack.engine)).packProblem?.(pack);
     if (problem) throw new Error(problem);
   } catch (err) {
     post({ type: 'identityFailed', handle, problem: { code: 'undecodable', message: `The saved identity does not fit the swap model (${(err as Error).message}); it is prepared again.` } });
@@ -260,8 +276,7 @@ function stop() {
   packs.clear();
   active = null;
   // Releases each engine's GPU resources and ONNX sessions.
-  for (const e of engines.values()) void e.then((started) => started.dispose(), () => {});
-  engines.clear();
+  engines.disposeAll();
   landmarkers?.close();
   // Without a stream pump (fallback path), nothing else will say so.
   if (output) post({ type: 'stopped' });
