@@ -20,7 +20,6 @@ import cv2
 import numpy as np
 
 from teacher.teacher import teacher_swap
-from teacher.warp import warp_face
 
 from .faces import DEFAULT_DIR, load
 
@@ -38,8 +37,7 @@ def _make(job):
     src, tgt, kind = job
     f = _faces
     src224 = np.array(f.crops224[src])
-    guide, mask = warp_face(src224, f.landmarks(src, 224), f.landmarks(tgt, CROP), CROP, CROP)
-    guide4 = np.concatenate([guide, mask[..., None] * 255], axis=-1)
+    guide4 = f.guide(src, tgt, CROP)
     if kind == 0:
         return guide4, np.array(f.crops128[tgt]), np.array(f.crops224[tgt])
     out224, blend = teacher_swap(src224, f.landmarks224[src], np.array(f.crops224[tgt]), f.landmarks224[tgt])

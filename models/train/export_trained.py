@@ -22,7 +22,6 @@ from onnx import TensorProto, helper, numpy_helper
 from idn import IdnConfig
 from idn.export import export_models
 from idn.network import IDENTITY_TENSOR_NAMES
-from teacher.warp import warp_face
 
 from .faces import load
 from .train import CROP, Models, make_input, to_tensor
@@ -86,8 +85,7 @@ def main() -> None:
     s, t = int(val[0]), int(val[-1])
     src = to_tensor(faces.crops224[s:s + 1])
     target = to_tensor(faces.crops128[t:t + 1])
-    g, m = warp_face(np.asarray(faces.crops224[s]), faces.landmarks(s, 224), faces.landmarks(t, CROP), CROP, CROP)
-    guide = to_tensor(np.concatenate([g, m[..., None] * 255], -1)[None])
+    guide = to_tensor(faces.guide(s, t, CROP)[None])
     x = make_input(state["variant"], target, guide)
     with torch.no_grad():
         e, f = models.encoder(src)

@@ -8,6 +8,8 @@ from typing import Dict, List
 
 import numpy as np
 
+from teacher.warp import warp_face
+
 DEFAULT_DIR = os.path.join(os.environ.get("GUISE_CACHE", os.path.expanduser("~/.cache/guise")), "faces-v1")
 
 
@@ -30,6 +32,14 @@ class FaceSet:
     def landmarks(self, i: int, size: int) -> np.ndarray:
         """478 × 2 landmark pixels in the `size` crop: the crops are one similarity, scaled."""
         return self.landmarks224[i, :, :2].astype(np.float64) * (size / 224.0)
+
+    def guide(self, source: int, target: int, size: int) -> np.ndarray:
+        """The guided IDN's extra input [size, size, 4] uint8: photo `source`'s 224 crop
+        mesh-warped onto photo `target`'s landmarks in its `size` crop, then the coverage
+        mask (0 or 255), as the app builds it per frame."""
+        rgb, mask = warp_face(np.asarray(self.crops224[source]), self.landmarks(source, 224),
+                              self.landmarks(target, size), size, size)
+        return np.concatenate([rgb, mask[..., None] * 255], axis=-1)
 
 
 def load(path: str = DEFAULT_DIR) -> FaceSet:

@@ -33,7 +33,7 @@ from identity_encoder.adapter import OfflineIdentityEncoder
 from idn import IdentityAwareDynamicNetwork, IdentityInjectionModule, IdnConfig
 from idn.random_init import _calibrate_, _iim_layers
 from idn.network import IDENTITY_TENSOR_NAMES
-from teacher.warp import topology, warp_face
+from teacher.warp import topology
 
 from .build_set import DEFAULT_OUT
 from .faces import load
@@ -47,6 +47,11 @@ CROP = 128
 
 def to_tensor(a: np.ndarray) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 255
+
+
+def to_face_net(x: Tensor) -> Tensor:
+    """A 128 crop at the face net's 224 input (same framing, the crops are one similarity)."""
+    return F.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
 
 
 def hull_background(xy: np.ndarray, size: int) -> np.ndarray:
@@ -125,17 +130,11 @@ class Trainer:
     def _probe_set(self) -> Dict[str, Tensor]:
         """A fixed held-out check: validation identities, cross-identity, teacher-free metrics."""
         f = self.faces
-        val = f.split("val")
-        rng = np.random.default_rng(123)
-        ids = f.by_identity(val)
+        ids = f.by_identity(f.split("val"))
         keys = sorted(ids)
         src_rows = [int(ids[k][0]) for k in keys[:6]]
         tgt_rows = [int(ids[k][-1]) for k in keys[6:14]]
-        guides = []
-        for t in tgt_rows:
-            g, m = warp_face(np.asarray(f.crops224[src_rows[0]]), f.landmarks(src_rows[0], 224), f.landmarks(t, CROP), CROP, CROP)
-            guides.append(np.concatenate([g, m[..., None] * 255], -1))
-        del rng
+        guides = [f.guide(src_rows[0], t, CROP) for t in tgt_rows]
         return {"sources": src_rows, "targets": tgt_rows, "target": to_tensor(f.crops128[tgt_rows]),
                 "guide": to_tensor(np.stack(guides)), "src224": to_tensor(f.crops224[src_rows[:1]])}
 
@@ -173,10 +172,9 @@ class Trainer:
         # cross-identity samples only: there the identity has to change; reconstruction
         # samples are already the source's identity and L1 covers them.
         kd_rows = kind > 0
-        up = lambda x: F.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
-        emb_out, fmap_out = m.encoder.backbone_features(up(out[kd_rows]))
+        emb_out, fmap_out = m.encoder.backbone_features(to_face_net(out[kd_rows]))
         with torch.no_grad():
-            _, fmap_ref = m.encoder.backbone_features(up(reference[kd_rows]))
+            _, fmap_ref = m.encoder.backbone_features(to_face_net(reference[kd_rows]))
             emb_src, _ = m.encoder.backbone_features(src224)
         per_feat = (fmap_out - fmap_ref).abs().mean(dim=(1, 2, 3)) / (fmap_ref.abs().mean() + 1e-6)
         per_id = 1 - F.cosine_similarity(emb_out, emb_src.expand_as(emb_out), dim=1)
@@ -194,10 +192,9 @@ class Trainer:
         m, p = self.models, self.probe
         m.eval()
         out, mask = m.idn(make_input(self.args.variant, p["target"], p["guide"]), *m.pack(p["src224"]))
-        up = lambda x: F.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
-        e_out = F.normalize(m.encoder.backbone_features(up(out))[0], dim=1)
+        e_out = F.normalize(m.encoder.backbone_features(to_face_net(out))[0], dim=1)
         e_src = F.normalize(m.encoder.backbone_features(p["src224"])[0], dim=1)
-        e_tgt = F.normalize(m.encoder.backbone_features(up(p["target"]))[0], dim=1)
+        e_tgt = F.normalize(m.encoder.backbone_features(to_face_net(p["target"]))[0], dim=1)
         m.train()
         self.last_probe = out
         return {"val_id_src": float((e_out * e_src).sum(1).mean()), "val_id_tgt": float((e_out * e_tgt).sum(1).mean()),
