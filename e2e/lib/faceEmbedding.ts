@@ -136,3 +136,16 @@ export async function stopRecording(page: Page): Promise<number[]> {
     return rec.times;
   });
 }
+
+/** Mean embedding of `count` faces captured from what `selector` shows (unit length). */
+export async function embedSeen(page: Page, selector: string, count = 3): Promise<Float32Array> {
+  const sum = new Float32Array(512);
+  for (let got = 0, tries = 0; got < count; tries++) {
+    if (tries > count * 10) throw new Error(`no face found in ${selector}`);
+    const face = await captureFace(page, selector);
+    if (face) { (await embed(face)).forEach((v, i) => { sum[i]! += v; }); got++; }
+    await page.waitForTimeout(150);
+  }
+  const n = Math.hypot(...sum);
+  return sum.map((v) => v / n);
+}

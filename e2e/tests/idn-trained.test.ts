@@ -7,10 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appErrors, joinCall, launchParticipant, openApp, remoteTile, type Participant, waitForRemoteVideo } from '../lib/browser.ts';
-import { captureFace, cosine, embed, installLandmarkerRoutes } from '../lib/faceEmbedding.ts';
+import { cosine, embedSeen, installLandmarkerRoutes } from '../lib/faceEmbedding.ts';
 import { kitPhoto, showImage, y4mFramePng } from '../lib/photos.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { startServer, type RunningServer } from '../lib/server.ts';
+import { swapState, waitForSwapping } from '../lib/swapState.ts';
 import { fakeCamera } from '../lib/y4m.ts';
 
 const SHIPPED = path.join(repoRoot, 'models/idn/trained-128-guided');
@@ -25,13 +26,6 @@ const X_PHOTO = 'deepface-pairs/img5.jpg';
  */
 const MARGIN = 0.05;
 
-type SwapView = { engine: string; engines: { kind: string }[]; selected: string | null; preparing: string | null; error: string | null; stats: { faceFound: boolean; engineMs: number } | null };
-const swapView = (p: Participant) => p.page.evaluate(() => {
-  let v: unknown;
-  window.__guise.faceSwap.subscribe((s) => { v = s; })();
-  return v;
-}) as Promise<SwapView>;
-
 describe('the shipped trained IDN in a call', () => {
   let server: RunningServer;
   let alice: Participant;
@@ -40,18 +34,6 @@ describe('the shipped trained IDN in a call', () => {
   const room = `idn-trained-${Date.now().toString(36)}`;
   const aliceTile = `${remoteTile('Alice')} video[data-testid="tile-video"]`;
   const refs: Record<'x' | 'own', Float32Array> = {} as never;
-
-  async function embedSeen(page: Participant['page'], selector: string, count = 3): Promise<Float32Array> {
-    const sum = new Float32Array(512);
-    for (let got = 0, tries = 0; got < count; tries++) {
-      if (tries > count * 10) throw new Error(`no face found in ${selector}`);
-      const face = await captureFace(page, selector);
-      if (face) { (await embed(face)).forEach((v, i) => { sum[i]! += v; }); got++; }
-      await page.waitForTimeout(150);
-    }
-    const n = Math.hypot(...sum);
-    return sum.map((v) => v / n);
-  }
 
   beforeAll(async () => {
     expect(fs.existsSync(path.join(SHIPPED, 'generator.onnx')), `${SHIPPED} is the shipped model`).toBe(true);
@@ -91,20 +73,16 @@ describe('the shipped trained IDN in a call', () => {
     await alice.page.check('[data-testid="consent"]'); // one's own photo needs consent
     await alice.page.setInputFiles('[data-testid="photo-input"]', kitPhoto(X_PHOTO));
     await alice.page.waitForSelector('[data-identity-id^="upload:"][aria-checked="true"]', { timeout: 60_000 })
-      .catch(async (e) => { console.log('swap state:', JSON.stringify(await swapView(alice)).slice(0, 900), appErrors(alice)); throw e; });
-    await alice.page.waitForFunction(() => {
-      let ok = false;
-      window.__guise.faceSwap.subscribe((s) => { ok = s.engine === 'idn' && !s.preparing && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
-      return ok;
-    }, undefined, { timeout: 30_000 }).catch(async (e) => { console.log('swap state:', JSON.stringify(await swapView(alice)), appErrors(alice)); throw e; });
+      ;
+    await waitForSwapping(alice.page, 'idn');
     await alice.page.click('[data-testid="join"]');
     await joinCall(bob.page, server.url, room, 'Bob');
     await waitForRemoteVideo(bob.page, 'Alice');
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`);
     const seen = await embedSeen(bob.page, aliceTile, 5);
     const x = cosine(seen, refs.x), own = cosine(seen, refs.own);
-    console.log(`receiver sees, idn with X: cos to X ${x.toFixed(3)}, to the sender ${own.toFixed(3)}`, (await swapView(alice)).stats);
-    expect((await swapView(alice)).engine).toBe('idn');
+    console.log(`receiver sees, idn with X: cos to X ${x.toFixed(3)}, to the sender ${own.toFixed(3)}`, (await swapState(alice.page)).stats);
+    expect((await swapState(alice.page)).engine).toBe('idn');
     expect(x).toBeGreaterThan(own + MARGIN);
     expect(appErrors(alice)).toEqual([]);
     expect(appErrors(bob)).toEqual([]);

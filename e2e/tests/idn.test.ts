@@ -23,17 +23,11 @@ import { repoRoot } from '../lib/paths.ts';
 /** Parity bound between torch and each onnxruntime, on outputs of order 1. */
 const PARITY = 1e-4;
 import { startServer, type RunningServer } from '../lib/server.ts';
+import { swapState, waitForSwapping } from '../lib/swapState.ts';
 import { fakeCamera } from '../lib/y4m.ts';
 
 /** Counts the app has kept since the page loaded. */
 const cacheHits = (p: Participant) => p.page.evaluate(() => window.__guise.faceSwap.cacheHits);
-
-type SwapView = { engine: string; engines: { kind: string }[]; selected: string | null; preparing: string | null; error: string | null; stats: { faceFound: boolean; landmarksMs: number; engineMs: number; pasteMs: number; fpsOut: number } | null };
-const swapView = (p: Participant) => p.page.evaluate(() => {
-  let v: unknown;
-  window.__guise.faceSwap.subscribe((s) => { v = s; })();
-  return v;
-}) as Promise<SwapView>;
 
 /** The identity packs the app cached in IndexedDB, by key (base64 bytes). */
 const cachedPacks = (p: Participant) => p.page.evaluate(() => new Promise<Record<string, string>>((resolve, reject) => {
@@ -108,23 +102,19 @@ describe('idn engine in a call', () => {
     await openApp(alice.page, `${server.url}/?room=${room}&name=Alice`);
     await alice.page.waitForSelector('[data-testid="identity-option"]:not([disabled])');
     await alice.page.waitForTimeout(500); // engine discovery has answered
-    expect((await swapView(alice)).engines.map((e) => e.kind)).toEqual(['mesh']);
+    expect((await swapState(alice.page)).engines.map((e) => e.kind)).toEqual(['mesh']);
   });
 
   it('swaps with idn in a call: a pack is built in the worker and frames flow to the receiver', async () => {
     await openApp(alice.page, `${server.url}/?room=${room}&name=Alice&engine=idn&identity=sample:astronaut`);
-    await alice.page.waitForFunction(() => {
-      let ok = false;
-      window.__guise.faceSwap.subscribe((s) => { ok = s.engine === 'idn' && s.selected === 'sample:astronaut' && !s.preparing && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
-      return ok;
-    }, undefined, { timeout: 120_000 });
+    await waitForSwapping(alice.page, 'idn', 'sample:astronaut');
     await alice.page.click('[data-testid="join"]');
     await joinCall(bob.page, server.url, room, 'Bob');
     await waitForRemoteVideo(bob.page, 'Alice');
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`);
     const before = await decodedFrames(bob.page, 'Alice');
     await bob.page.waitForTimeout(3000);
-    const view = await swapView(alice);
+    const view = await swapState(alice.page);
     console.log('idn stats at the sender:', view.stats);
     expect(view.error).toBeNull();
     expect(await decodedFrames(bob.page, 'Alice')).toBeGreaterThan(before + 5);
@@ -173,7 +163,7 @@ describe('idn engine in a call', () => {
       window.__guise.faceSwap.subscribe((s) => { ok = s.idnBackend === 'wasm' && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
       return ok;
     }, undefined, { timeout: 60_000 });
-    expect((await swapView(alice)).error).toBeNull();
+    expect((await swapState(alice.page)).error).toBeNull();
   });
 });
 
@@ -194,18 +184,14 @@ describe('warp-guided idn engine (guide_channels 4) in a call', () => {
 
   it('swaps in a call: the pack carries the guide source, frames flow to the receiver with timings, no errors', async () => {
     await openApp(alice.page, `${server.url}/?room=${room}&name=Alice&engine=idn&identity=sample:astronaut`);
-    await alice.page.waitForFunction(() => {
-      let ok = false;
-      window.__guise.faceSwap.subscribe((s) => { ok = s.engine === 'idn' && s.selected === 'sample:astronaut' && !s.preparing && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
-      return ok;
-    }, undefined, { timeout: 120_000 });
+    await waitForSwapping(alice.page, 'idn', 'sample:astronaut');
     await alice.page.click('[data-testid="join"]');
     await joinCall(bob.page, server.url, room, 'Bob');
     await waitForRemoteVideo(bob.page, 'Alice');
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`);
     const before = await decodedFrames(bob.page, 'Alice');
     await bob.page.waitForTimeout(3000);
-    const view = await swapView(alice);
+    const view = await swapState(alice.page);
     console.log('guided idn stats at the sender:', view.stats);
     expect(view.error).toBeNull();
     expect(view.stats?.faceFound).toBe(true);
@@ -249,13 +235,9 @@ describe('warp-guided idn engine (guide_channels 4) in a call', () => {
     }), [key, Array.from(wrong)] as const);
 
     await openApp(bob.page, `${server.url}/?room=${room}-lobby&name=Bob&engine=idn&identity=sample:astronaut`);
-    await bob.page.waitForFunction(() => {
-      let ok = false;
-      window.__guise.faceSwap.subscribe((s) => { ok = s.engine === 'idn' && s.selected === 'sample:astronaut' && !s.preparing && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
-      return ok;
-    }, undefined, { timeout: 120_000 });
+    await waitForSwapping(bob.page, 'idn', 'sample:astronaut');
     expect(await cacheHits(bob)).toBe(0); // refused by the worker, not used
-    expect((await swapView(bob)).error).toBeNull();
+    expect((await swapState(bob.page)).error).toBeNull();
     // The rebuilt pack replaced it: this model's, with the guide source.
     const rebuilt = decodePack(Buffer.from((await cachedPacks(bob))[key]!, 'base64'));
     expect(rebuilt.meta).toMatchObject({ guide_channels: 4, model: model.id });

@@ -3,7 +3,7 @@
 // identity mid-call, switches back to the real face, and is badged synthetic.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appErrors, joinCall, launchParticipant, openApp, remoteTile, type Participant, waitForRemoteVideo } from '../lib/browser.ts';
-import { captureFace, cosine, embed, installLandmarkerRoutes, startRecording, stopRecording } from '../lib/faceEmbedding.ts';
+import { captureFace, cosine, embed, embedSeen, installLandmarkerRoutes, startRecording, stopRecording } from '../lib/faceEmbedding.ts';
 import { facelessPng, kitPhoto, showImage, y4mFramePng } from '../lib/photos.ts';
 import { startServer, type RunningServer } from '../lib/server.ts';
 import { fakeCamera } from '../lib/y4m.ts';
@@ -33,19 +33,6 @@ describe('face swap in a call', () => {
   const aliceTile = `${remoteTile('Alice')} video[data-testid="tile-video"]`;
   const ownTile = '[data-testid="tile"][data-local="true"] video[data-testid="tile-video"]';
   const refs: Record<'x' | 'y' | 'own', Float32Array> = {} as never;
-
-  /** Mean embedding of a few faces captured from what `selector` shows. */
-  async function embedSeen(page: Participant['page'], selector: string, count = 3): Promise<Float32Array> {
-    const sum = new Float32Array(512);
-    for (let got = 0, tries = 0; got < count; tries++) {
-      if (tries > count * 10) throw new Error(`no face found in ${selector}`);
-      const face = await captureFace(page, selector);
-      if (face) { (await embed(face)).forEach((v, i) => { sum[i]! += v; }); got++; }
-      await page.waitForTimeout(150);
-    }
-    const n = Math.hypot(...sum);
-    return sum.map((v) => v / n);
-  }
 
   const similarities = (e: Float32Array) => ({ x: cosine(e, refs.x), y: cosine(e, refs.y), own: cosine(e, refs.own) });
 
