@@ -3,6 +3,7 @@
 Faces come from ../shared at run time (never committed); landmarks from the fixture.
 """
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -18,7 +19,8 @@ from train.quality import nme, weights_from
 from train.train import hull_background
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "guide_landmarks.json").read_text())
-FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
+REPO = Path(__file__).resolve().parents[2]
+FACES = Path(os.environ.get("GUISE_FACES", REPO.parent / "shared" / "data" / "faces"))  # as test_guide_parity
 
 
 def crop224(face: dict) -> np.ndarray:
