@@ -2,12 +2,12 @@
 // About box's provenance), the model id the cache key and packs carry, and
 // the worker's check that a cached pack fits the loaded model.
 import { describe, expect, it } from 'vitest';
-import { GUIDE_FACE, guideTensors } from '../src/engines/idn/guide.ts';
-import { describeWeights, idnModelId, parseIdnManifest, type IdnModel } from '../src/engines/idn/manifest.ts';
-import { idnPackMeta, idnPackProblem } from '../src/engines/idn/packFit.ts';
-import { IDENTITY_TENSORS } from '../src/engines/idn/tensors.ts';
+import { GUIDE_FACE, guideTensors } from '@guise/face/idn/guide';
+import { describeWeights, idnModelId, parseIdnManifest, type IdnModel } from '@guise/face/idn/manifest';
+import { idnPackMeta, idnPackProblem } from '@guise/face/idn/packFit';
+import { IDENTITY_TENSORS } from '@guise/face/idn/tensors';
 import { packCacheKey } from '../src/identity/cache.ts';
-import { float32ToFloat16Bits, type IdentityPack, type PackTensor } from '../src/identity/pack.ts';
+import { float32ToFloat16Bits, type IdentityPack, type PackTensor } from '@guise/face/pack';
 
 const bytes = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v, null, 2));
 const conditionerOutputs = IDENTITY_TENSORS.map((name) => ({ name, shape: [2, 3] }));

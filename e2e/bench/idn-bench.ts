@@ -9,11 +9,11 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { bakeInitializers } from '../../client/src/engines/idn/onnxBake.ts';
-import { IDENTITY_TENSORS } from '../../client/src/engines/idn/tensors.ts';
-import { triangles } from '../../client/src/face/mesh.ts';
-import { TriangleWarp } from '../../client/src/face/triangleWarp.ts';
-import { encodePack, float32ToFloat16Bits } from '../../client/src/identity/pack.ts';
+import { bakeInitializers } from '@guise/face/idn/onnxBake';
+import { IDENTITY_TENSORS } from '@guise/face/idn/tensors';
+import { triangles } from '@guise/face/mesh';
+import { TriangleWarp } from '@guise/face/triangleWarp';
+import { encodePack, float32ToFloat16Bits } from '@guise/face/pack';
 import { launchParticipant, openApp } from '../lib/browser.ts';
 import { randomIdnModel } from '../lib/models.ts';
 import { repoRoot } from '../lib/paths.ts';

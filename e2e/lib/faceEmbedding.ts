@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Page } from 'playwright-core';
-import { alignmentFor } from '../../client/src/face/align.ts';
-import { fivePoints } from '../../client/src/face/keypoints.ts';
+import { alignmentFor } from '@guise/face/align';
+import { fivePoints } from '@guise/face/keypoints';
 import { repoRoot } from './paths.ts';
 
 const require = createRequire(import.meta.url);

@@ -1,7 +1,7 @@
 // The app's face-swap state (window.__guise.faceSwap) as the tests read it.
 import type { Page } from 'playwright-core';
-import type { EngineKind } from '../../client/src/engines/types.ts';
-import type { FaceSwapState } from '../../client/src/swap/faceSwap.ts';
+import type { EngineKind } from '@guise/client/engines/types';
+import type { FaceSwapState } from '@guise/client/swap/faceSwap';
 
 /** The state right now. */
 export const swapState = (page: Page) => page.evaluate(() => {

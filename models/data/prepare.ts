@@ -18,9 +18,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { affineScale, alignmentFor, applyAffine, composeAffine, type Affine } from '../../client/src/face/align.ts';
-import { fivePoints, LANDMARKS_WITH_IRIS } from '../../client/src/face/keypoints.ts';
-import { checkFaces, checkPhotoDimensions, checkPhotoFile, type PhotoProblemCode } from '../../client/src/identity/validate.ts';
+import { affineScale, alignmentFor, applyAffine, composeAffine, type Affine } from '@guise/face/align';
+import { fivePoints, LANDMARKS_WITH_IRIS } from '@guise/face/keypoints';
+import { checkFaces, checkPhotoDimensions, checkPhotoFile, type PhotoProblemCode } from '@guise/face/photo';
 import { faceBoxes, mimeOf, openLandmarkerPage } from '../../scripts/face/headlessLandmarker.ts';
 import { groupPairs, splitIdentities, type Split } from './split.ts';
 

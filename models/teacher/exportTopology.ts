@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { faceOval, innerLips, leftEye, rightEye, triangles } from '../../client/src/face/mesh.ts';
+import { faceOval, innerLips, leftEye, rightEye, triangles } from '@guise/face/mesh';
 
 export const topologyPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'face_topology.json');
 

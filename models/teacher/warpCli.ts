@@ -8,8 +8,8 @@
 // feeds the generator after the target RGB: float32 little-endian planes
 // R, G, B in [0, 1] and the mask in {0, 1}, each height × width.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { triangles } from '../../client/src/face/mesh.ts';
-import { TriangleWarp } from '../../client/src/face/triangleWarp.ts';
+import { triangles } from '@guise/face/mesh';
+import { TriangleWarp } from '@guise/face/triangleWarp';
 
 interface Job {
   src: string; srcWidth: number; srcHeight: number;

@@ -1,9 +1,9 @@
 // pnpm identity pack <photo> [--out FILE] [--model DIR] [--label NAME]
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { GUIDE_FACE } from '../../client/src/engines/idn/guide.ts';
-import { IDENTITY_TENSORS } from '../../client/src/engines/idn/tensors.ts';
-import { decodePack } from '../../client/src/identity/pack.ts';
+import { GUIDE_FACE } from '@guise/face/idn/guide';
+import { IDENTITY_TENSORS } from '@guise/face/idn/tensors';
+import { decodePack } from '@guise/face/pack';
 import { PackProblem, packPhoto } from './pack.ts';
 
 const usage = 'usage: pnpm identity pack <photo.jpg|png|webp> [--out FILE.gpak] [--model DIR] [--label NAME]';

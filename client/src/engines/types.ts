@@ -1,7 +1,7 @@
 // The swap engines' one interface. The pipeline (landmarks, smoothing, frame
 // I/O) is shared; an engine only turns a frame plus face geometry into a
 // swapped frame. `mesh` is classical WebGL2; `idn` (MobileFaceSwap) is neural.
-import type { IdentityPack } from '../identity/pack.ts';
+import type { IdentityPack } from '@guise/face/pack';
 
 export type EngineKind = 'mesh' | 'idn';
 

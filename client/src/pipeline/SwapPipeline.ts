@@ -9,7 +9,7 @@
 // The output track is created once and stays for the whole call, so choosing
 // or switching an identity never renegotiates.
 import { defaultSwapOptions, type EngineKind, type SwapOptions } from '../engines/types.ts';
-import type { PhotoProblem } from '../identity/validate.ts';
+import type { PhotoProblem } from '@guise/face/photo';
 import type { AssetUrls, FromWorker, IdnBackend, LandmarkDelegate, PipelineStats, ToWorker } from './messages.ts';
 import type { Disclosure, VideoPipeline } from './VideoPipeline.ts';
 

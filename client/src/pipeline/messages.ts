@@ -1,6 +1,6 @@
 // Messages between the main-thread pipeline wrapper and the swap worker.
 import type { EngineKind, SwapOptions } from '../engines/types.ts';
-import type { PhotoProblem } from '../identity/validate.ts';
+import type { PhotoProblem } from '@guise/face/photo';
 
 /** Where the worker loads its models and wasm from (same origin, so COEP allows them). */
 export interface AssetUrls { visionWasm: string; landmarkerModel: string; ortWasm: string; idnModel: string }

@@ -3,12 +3,12 @@
 // stats. It drives whichever SwapPipeline is attached (the camera's), so the
 // choice survives a camera switch and the move from lobby to call.
 import { writable, type Readable } from 'svelte/store';
-import { fetchIdnManifest, type IdnModel } from '../engines/idn/manifest.ts';
+import { fetchIdnManifest, type IdnModel } from '@guise/face/idn/manifest';
 import { defaultSwapOptions, type EngineKind, type SwapOptions } from '../engines/types.ts';
 import { forgetPack, loadPack, photoKey, savePack } from '../identity/cache.ts';
-import { PACK_FORMAT_VERSION } from '../identity/pack.ts';
+import { PACK_FORMAT_VERSION } from '@guise/face/pack';
 import { samples } from '../identity/samples.ts';
-import { checkPhotoFile } from '../identity/validate.ts';
+import { checkPhotoFile } from '@guise/face/photo';
 import type { IdnBackend, PipelineStats } from '../pipeline/messages.ts';
 import { IdentityRejected, type PreparedIdentity, type SwapPipeline } from '../pipeline/SwapPipeline.ts';
 

@@ -3,12 +3,12 @@
 // Node (models/eval/browser.ts) through `window.evalApi`. Images come from the
 // eval's static server at /img/<key>; nothing here touches the disk.
 import { FaceLandmarker, FilesetResolver, type NormalizedLandmark } from '../../../client/node_modules/@mediapipe/tasks-vision';  // the client's copy (models/ has no node_modules)
-import { createIdnEngine } from '../../../client/src/engines/idn/IdnEngine.ts';
-import { createMeshEngine } from '../../../client/src/engines/mesh/MeshEngine.ts';
-import { defaultSwapOptions, type FaceGeometry, type SwapEngine } from '../../../client/src/engines/types.ts';
-import { alignmentFor } from '../../../client/src/face/align.ts';
-import { fivePoints } from '../../../client/src/face/keypoints.ts';
-import type { IdentityPack } from '../../../client/src/identity/pack.ts';
+import { createIdnEngine } from '@guise/client/engines/idn/IdnEngine';
+import { createMeshEngine } from '@guise/client/engines/mesh/MeshEngine';
+import { defaultSwapOptions, type FaceGeometry, type SwapEngine } from '@guise/client/engines/types';
+import { alignmentFor } from '@guise/face/align';
+import { fivePoints } from '@guise/face/keypoints';
+import type { IdentityPack } from '@guise/face/pack';
 
 export interface EngineSpec { name: string; kind: 'mesh' | 'idn'; model?: string }
 

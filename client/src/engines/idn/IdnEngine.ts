@@ -5,19 +5,19 @@
 // The warp-guided variant (manifest guide_channels = 4) also gets, per frame,
 // the source face warped onto the target's landmarks (guide.ts).
 import * as ort from 'onnxruntime-web';
-import { alignmentFor } from '../../face/align.ts';
-import { fivePoints } from '../../face/keypoints.ts';
-import * as mesh from '../../face/mesh.ts';
-import { TriangleWarp } from '../../face/triangleWarp.ts';
-import { float16BitsToFloat32, float32ToFloat16Bits, tensor, type IdentityPack } from '../../identity/pack.ts';
+import { alignmentFor } from '@guise/face/align';
+import { fivePoints } from '@guise/face/keypoints';
+import * as mesh from '@guise/face/mesh';
+import { TriangleWarp } from '@guise/face/triangleWarp';
+import { float16BitsToFloat32, float32ToFloat16Bits, tensor, type IdentityPack } from '@guise/face/pack';
 import type { AssetUrls, IdnBackend } from '../../pipeline/messages.ts';
 import type { EngineTimings, FaceGeometry, SwapEngine } from '../types.ts';
-import { planarToRgba, rgbaToPlanar, setAffine } from './crop.ts';
-import { checkGuideChannels, guideSource, guideTensors, landmarksToCrop, type GuideSource } from './guide.ts';
-import { fetchIdnManifest } from './manifest.ts';
-import { idnPackMeta, idnPackProblem } from './packFit.ts';
-import { bakeInitializers } from './onnxBake.ts';
-import { IDENTITY_TENSORS } from './tensors.ts';
+import { planarToRgba, rgbaToPlanar, setAffine } from '@guise/face/crop';
+import { checkGuideChannels, guideSource, guideTensors, landmarksToCrop, type GuideSource } from '@guise/face/idn/guide';
+import { fetchIdnManifest } from '@guise/face/idn/manifest';
+import { idnPackMeta, idnPackProblem } from '@guise/face/idn/packFit';
+import { bakeInitializers } from '@guise/face/idn/onnxBake';
+import { IDENTITY_TENSORS } from '@guise/face/idn/tensors';
 
 /**
  * From this crop size on, each identity also gets its own generator session

@@ -2,9 +2,9 @@
 // drawn on MediaPipe's face-mesh triangulation at the target's landmarks,
 // colour-matched to the frame and pasted back through a feathered mask.
 // WebGL2 on the engine's own OffscreenCanvas, so it runs in a worker.
-import { colourTransfer, labStats, type ColourStats, type ColourTransfer } from '../../face/colour.ts';
-import * as mesh from '../../face/mesh.ts';
-import { tensor, type IdentityPack, type PackTensor } from '../../identity/pack.ts';
+import { colourTransfer, labStats, type ColourStats, type ColourTransfer } from '@guise/face/colour';
+import * as mesh from '@guise/face/mesh';
+import { tensor, type IdentityPack, type PackTensor } from '@guise/face/pack';
 import { createBuffer, createTarget, createTexture, deleteTarget, type Target } from '../gl.ts';
 import type { EngineTimings, FaceGeometry, SwapEngine, SwapOptions } from '../types.ts';
 import { createCompositeProgram } from './programs/composite.ts';

@@ -6,9 +6,9 @@
 import { createIdnEngine } from '../../engines/idn/IdnEngine.ts';
 import { createMeshEngine } from '../../engines/mesh/MeshEngine.ts';
 import type { EngineKind, FaceGeometry, SwapEngine, SwapOptions } from '../../engines/types.ts';
-import { PointSmoother } from '../../face/oneEuro.ts';
-import { decodePack, encodePack, type IdentityPack } from '../../identity/pack.ts';
-import { checkFaces, checkPhotoDimensions, undecodable, type PhotoProblem } from '../../identity/validate.ts';
+import { PointSmoother } from '@guise/face/oneEuro';
+import { decodePack, encodePack, type IdentityPack } from '@guise/face/pack';
+import { checkFaces, checkPhotoDimensions, undecodable, type PhotoProblem } from '@guise/face/photo';
 import { EngineSlot } from '../engineSlot.ts';
 import type { AssetUrls, FromWorker, IdnBackend, ToWorker } from '../messages.ts';
 import { StatsWindow } from '../stats.ts';

@@ -2,7 +2,7 @@
 // at the target's landmarks, colour-matched, with the paste-back mask in alpha.
 // Doing the colour transfer here rather than in the composite touches only
 // the face's pixels, not the whole frame.
-import type { ColourTransfer } from '../../../face/colour.ts';
+import type { ColourTransfer } from '@guise/face/colour';
 import { bindTexture, createProgram, uniforms } from '../../gl.ts';
 
 /** Attribute locations shared by every program that draws the face mesh. */

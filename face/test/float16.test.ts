@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/identity/pack.ts';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/pack.ts';
 
 const toHalf = (x: number): number => float32ToFloat16Bits(new Float32Array([x]))[0]!;
 const fromHalf = (h: number): number => float16BitsToFloat32(new Uint16Array([h]))[0]!;

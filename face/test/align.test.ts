@@ -12,7 +12,7 @@ import {
   similarityTransform,
   type Affine,
   type Point,
-} from '../src/face/align.ts';
+} from '../src/align.ts';
 import { mulberry32 } from './random.ts';
 
 function similarity(scale: number, radians: number, tx: number, ty: number): Affine {

@@ -5,7 +5,7 @@ import {
   defaultLandmarkParams,
   smoothingFactor,
   type OneEuroParams,
-} from '../src/face/oneEuro.ts';
+} from '../src/oneEuro.ts';
 import { mulberry32 } from './random.ts';
 
 

@@ -1,9 +1,9 @@
 // Paste-back geometry and the crop pixel formats of the idn engine.
 import { describe, expect, it } from 'vitest';
-import { alignmentFor, applyAffine, arcfaceTemplate, type Point } from '../src/face/align.ts';
-import { planarToRgba, rgbaToPlanar } from '../src/engines/idn/crop.ts';
-import { decodePack, encodePack, float32ToFloat16Bits, float16BitsToFloat32 } from '../src/identity/pack.ts';
-import { IDENTITY_TENSORS } from '../src/engines/idn/tensors.ts';
+import { alignmentFor, applyAffine, arcfaceTemplate, type Point } from '../src/align.ts';
+import { planarToRgba, rgbaToPlanar } from '../src/crop.ts';
+import { decodePack, encodePack, float32ToFloat16Bits, float16BitsToFloat32 } from '../src/pack.ts';
+import { IDENTITY_TENSORS } from '../src/idn/tensors.ts';
 
 describe('idn paste-back geometry', () => {
   // A face in a 640×480 frame: the template scaled, rotated by 20° and moved.

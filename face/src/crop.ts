@@ -1,6 +1,6 @@
 // Aligned crops in and out of a frame with Canvas 2D: the affine warp the
 // IDN needs on the way in, and the masked paste-back on the way out.
-import type { Affine } from '../../face/align.ts';
+import type { Affine } from './align.ts';
 
 /**
  * The canvas transform for an affine in OpenCV's pixel convention (pixel i's

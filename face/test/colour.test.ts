@@ -7,7 +7,7 @@ import {
   labToSrgb,
   srgbToLab,
   type ColourStats,
-} from '../src/face/colour.ts';
+} from '../src/colour.ts';
 import { mulberry32 } from './random.ts';
 
 type Rgb = [number, number, number];

@@ -6,7 +6,7 @@ import {
   landmarksToPixels,
   type NormalizedLandmark,
   type Point,
-} from '../src/face/keypoints.ts';
+} from '../src/keypoints.ts';
 
 const W = 640;
 const H = 480;

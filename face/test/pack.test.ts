@@ -10,7 +10,7 @@ import {
   tensorOf,
   type IdentityPack,
   type PackErrorCode,
-} from '../src/identity/pack.ts';
+} from '../src/pack.ts';
 
 function samplePack(size = 1): IdentityPack {
   const f32 = Float32Array.from({ length: 3 * 5 * size }, (_, i) => Math.sin(i) * 100);

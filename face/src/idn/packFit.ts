@@ -4,7 +4,7 @@
 // earlier trained one) would throw on the first frame or swap wrongly.
 // Packs name their model (meta.model, the manifest's hash); the tensors are
 // also checked against what the manifest says the generator takes.
-import { tensor, type IdentityPack } from '../../identity/pack.ts';
+import { tensor, type IdentityPack } from '../pack.ts';
 import { guideSource } from './guide.ts';
 import type { IdnModel } from './manifest.ts';
 import { IDENTITY_TENSORS } from './tensors.ts';

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { bakeInitializers } from '../src/engines/idn/onnxBake.ts';
-import { IDENTITY_TENSORS } from '../src/engines/idn/tensors.ts';
+import { bakeInitializers } from '../src/idn/onnxBake.ts';
+import { IDENTITY_TENSORS } from '../src/idn/tensors.ts';
 
 const dir = path.resolve(__dirname, '../../models/idn/random-128');
 const modelFile = path.join(dir, 'generator.onnx');

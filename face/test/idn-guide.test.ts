@@ -1,11 +1,11 @@
 // The warp-guided IDN's extras: which models the engine accepts, the canvas
 // half-pixel convention its crops rely on, and the guide tensors in a pack.
 import { describe, expect, it } from 'vitest';
-import { applyAffine, invertAffine, type Affine } from '../src/face/align.ts';
-import { canvasAffine } from '../src/engines/idn/crop.ts';
-import { checkGuideChannels, GUIDE_FACE, GUIDE_LANDMARKS, guideSource, guideTensors, landmarksToCrop } from '../src/engines/idn/guide.ts';
-import { IDENTITY_TENSORS } from '../src/engines/idn/tensors.ts';
-import { decodePack, encodePack, float32ToFloat16Bits, PackError, type IdentityPack, type PackTensor } from '../src/identity/pack.ts';
+import { applyAffine, invertAffine, type Affine } from '../src/align.ts';
+import { canvasAffine } from '../src/crop.ts';
+import { checkGuideChannels, GUIDE_FACE, GUIDE_LANDMARKS, guideSource, guideTensors, landmarksToCrop } from '../src/idn/guide.ts';
+import { IDENTITY_TENSORS } from '../src/idn/tensors.ts';
+import { decodePack, encodePack, float32ToFloat16Bits, PackError, type IdentityPack, type PackTensor } from '../src/pack.ts';
 import { mulberry32 } from './random.ts';
 
 const toCrop: Affine = [0.5, -0.1, -20, 0.1, 0.5, -30];

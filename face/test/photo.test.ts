@@ -6,7 +6,7 @@ import {
   photoLimits,
   undecodable,
   type PhotoProblem,
-} from '../src/identity/validate.ts';
+} from '../src/photo.ts';
 
 const MB = 1024 * 1024;
 

@@ -4,10 +4,10 @@
 // onto the target's landmarks in the target crop (face/triangleWarp.ts), fed
 // as channels 3-5 of the generator's `target` input, with the warp's coverage
 // mask as channel 6. The definition is models/teacher/warp.py's.
-import type { Affine } from '../../face/align.ts';
-import { LANDMARK_COUNT } from '../../face/mesh.ts';
-import type { WarpImage } from '../../face/triangleWarp.ts';
-import { PackError, tensorOf, type IdentityPack, type PackTensor } from '../../identity/pack.ts';
+import type { Affine } from '../align.ts';
+import { LANDMARK_COUNT } from '../mesh.ts';
+import type { WarpImage } from '../triangleWarp.ts';
+import { PackError, tensorOf, type IdentityPack, type PackTensor } from '../pack.ts';
 
 /** The guide's source: RGB uint8 [224, 224, 3], the same aligned crop the identity encoder gets. */
 export const GUIDE_FACE = 'guide_face';

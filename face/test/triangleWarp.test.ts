@@ -4,9 +4,9 @@
 // answers are known.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { applyAffine, invertAffine, type Affine } from '../src/face/align.ts';
-import { triangles as faceTriangles } from '../src/face/mesh.ts';
-import { TriangleWarp, type WarpImage } from '../src/face/triangleWarp.ts';
+import { applyAffine, invertAffine, type Affine } from '../src/align.ts';
+import { triangles as faceTriangles } from '../src/mesh.ts';
+import { TriangleWarp, type WarpImage } from '../src/triangleWarp.ts';
 
 /** An n×n grid of points spanning [x0, x0+span]² and its 2·(n-1)² triangles. */
 function grid(n: number, x0: number, span: number) {

@@ -12,7 +12,7 @@ import {
   ringWeights,
   skinWeights,
   triangles,
-} from '../src/face/mesh.ts';
+} from '../src/mesh.ts';
 
 // Every loop must be closed: consecutive vertices (and last→first) connected.
 function expectClosedLoop(loop: number[], edges: { start: number; end: number }[]) {
