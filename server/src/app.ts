@@ -1,4 +1,5 @@
 // Wires the pieces: media workers → rooms → signaling → HTTP.
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Server as SocketServer } from 'socket.io';
 import type { Config } from './config.ts';
@@ -10,7 +11,6 @@ import { Connection } from './signaling/Connection.ts';
 
 export interface App {
   url: string;
-  pool: WorkerPool;
   rooms: RoomRegistry;
   close(): Promise<void>;
 }
@@ -18,28 +18,25 @@ export interface App {
 export async function startApp(config: Config, log: Logger): Promise<App> {
   const pool = await WorkerPool.create({ size: config.workers, log });
   const rooms = new RoomRegistry(pool, config.rtc, log);
-  const httpServer = createHttpServer(config, () => ({ workers: pool.pids.length, rooms: rooms.size }));
+  const httpServer = createHttpServer(config, () => ({ workers: pool.pids.length, rooms: rooms.size }), log.child({ part: 'http' }));
   // Signaling messages are small; a big one is an attack or a bug.
   const io = new SocketServer(httpServer, { maxHttpBufferSize: 64 * 1024, serveClient: false });
   io.on('connection', (socket) => new Connection(socket, rooms, log.child({ sid: socket.id })));
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.port, config.host, resolve);
-  });
+  // once() rejects on 'error', so a taken port fails the start.
+  await once(httpServer.listen(config.port, config.host), 'listening');
   const { port } = httpServer.address() as AddressInfo;
   const url = `${config.tls ? 'https' : 'http'}://localhost:${port}`;
   log.info({ url, workers: pool.pids }, 'guise server listening');
 
   return {
     url,
-    pool,
     rooms,
     async close() {
       rooms.closeAll();
       io.close();
       httpServer.closeAllConnections();
-      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await once(httpServer.close(), 'close');
       pool.close();
     },
   };

@@ -1,4 +1,7 @@
 // Real parts for server tests: a real mediasoup worker, a real socket.io server.
+import { type ChildProcess, spawn } from 'node:child_process';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { Ack, Notifications, NotificationName, RequestName, Responses } from '@guise/shared';
 import { startApp, type App } from '../src/app.ts';
@@ -12,6 +15,42 @@ export function startTestApp(workers = 1): Promise<App> {
   return startApp(config, log);
 }
 
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  /** Everything the server printed so far, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The server as `pnpm start` runs it, in its own process: what a crash there does to a call is what users see. */
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTC_LISTEN_IP: '127.0.0.1', MEDIASOUP_WORKERS: '1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let printed = '';
+  child.stderr!.on('data', (chunk: Buffer) => { printed += chunk.toString(); });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      printed += `${line}\n`;
+      if (line.includes('"guise server listening"')) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    void exited.then(() => reject(new Error(`server exited with ${child.exitCode} before listening:\n${printed}`)));
+  });
+  return {
+    url,
+    child,
+    output: () => printed,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 /** Opus RTP parameters as a browser would send them, enough for mediasoup to accept a producer. */
 export function opusRtpParameters(ssrc: number) {
   return {
@@ -23,10 +62,18 @@ export function opusRtpParameters(ssrc: number) {
   };
 }
 
+type Received = { name: NotificationName; data: unknown };
+
 export class TestClient {
-  readonly received: { name: NotificationName; data: unknown }[] = [];
+  readonly received: Received[] = [];
+  /** Calls to next() still waiting; each is offered every notification as it arrives. */
+  private readonly waiting = new Set<(m: Received) => void>();
   private constructor(readonly socket: Socket) {
-    socket.onAny((name: NotificationName, data: unknown) => this.received.push({ name, data }));
+    socket.onAny((name: NotificationName, data: unknown) => {
+      const m = { name, data };
+      this.received.push(m);
+      for (const offer of this.waiting) offer(m);
+    });
   }
 
   static async connect(url: string): Promise<TestClient> {
@@ -48,14 +95,24 @@ export class TestClient {
     return ack.data as Responses[N];
   }
 
-  async next<N extends NotificationName>(name: N, match: (d: Notifications[N]) => boolean = () => true): Promise<Notifications[N]> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const hit = this.received.find((m) => m.name === name && match(m.data as Notifications[N]));
-      if (hit) return hit.data as Notifications[N];
-      if (Date.now() > deadline) throw new Error(`no ${name} notification within 10 s`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  /** The first notification `name` that matches, received already or within 10 s. */
+  next<N extends NotificationName>(name: N, match: (d: Notifications[N]) => boolean = () => true): Promise<Notifications[N]> {
+    const wanted = (m: Received) => m.name === name && match(m.data as Notifications[N]);
+    const hit = this.received.find(wanted);
+    if (hit) return Promise.resolve(hit.data as Notifications[N]);
+    return new Promise((resolve, reject) => {
+      const offer = (m: Received) => {
+        if (!wanted(m)) return;
+        this.waiting.delete(offer);
+        clearTimeout(timer);
+        resolve(m.data as Notifications[N]);
+      };
+      const timer = setTimeout(() => {
+        this.waiting.delete(offer);
+        reject(new Error(`no ${name} notification within 10 s`));
+      }, 10_000);
+      this.waiting.add(offer);
+    });
   }
 
   close(): void { this.socket.close(); }

@@ -1,49 +1,29 @@
-// One small function per request. Each gets a validated payload and the
-// connection it came from; room state changes stay inside Room.
+// One small function per request made from inside a room. Each gets the
+// caller's room and peer, already resolved by the Connection, and a validated
+// payload; room state changes stay inside Room. `join` and `leave` change the
+// membership itself, so the Connection answers those.
 import type { RequestData, RequestName, Responses } from '@guise/shared';
-import { RequestError } from '../errors.ts';
-import type { Connection } from './Connection.ts';
+import type { Peer } from '../rooms/Peer.ts';
+import type { Room } from '../rooms/Room.ts';
 
-type Handler<N extends RequestName> = (conn: Connection, data: RequestData<N>) => Promise<Responses[N]> | Responses[N];
-const none = {} as Record<string, never>;
+/** Who sent a request: a peer and the open room it is in. */
+export interface Member { room: Room; peer: Peer }
 
-export const handlers: { [N in RequestName]: Handler<N> } = {
-  join: (conn, data) => conn.join(data.room, data.displayName),
-  createTransport: (conn, data) => conn.joined().room.createTransport(conn.joined().peer, data),
-  connectTransport: async (conn, data) => {
-    const { room, peer } = conn.joined();
-    await room.connectTransport(peer, data);
-    return none;
-  },
-  produce: (conn, data) => conn.joined().room.produce(conn.joined().peer, data),
-  consume: (conn, data) => conn.joined().room.consume(conn.joined().peer, data),
-  resumeConsumer: async (conn, data) => {
-    const { room, peer } = conn.joined();
-    await room.resumeConsumer(peer, data);
-    return none;
-  },
-  pauseProducer: async (conn, { producerId }) => {
-    const { room, peer } = conn.joined();
-    await room.setProducerPaused(peer, producerId, true);
-    return none;
-  },
-  resumeProducer: async (conn, { producerId }) => {
-    const { room, peer } = conn.joined();
-    await room.setProducerPaused(peer, producerId, false);
-    return none;
-  },
-  closeProducer: (conn, { producerId }) => {
-    const { room, peer } = conn.joined();
-    room.closeProducer(peer, producerId);
-    return none;
-  },
-  updateProducer: (conn, { producerId, appData }) => {
-    const { room, peer } = conn.joined();
-    room.updateProducer(peer, producerId, appData);
-    return none;
-  },
-  leave: (conn) => {
-    if (!conn.leave()) throw new RequestError('not_joined', 'not in a room');
-    return none;
-  },
+type MemberRequestName = Exclude<RequestName, 'join' | 'leave'>;
+
+/** A request whose response is an empty object needs no return value; the Connection acks `{}`. */
+type Reply<N extends RequestName> = Record<never, never> extends Responses[N] ? void : Responses[N];
+
+type Handler<N extends MemberRequestName> = (member: Member, data: RequestData<N>) => Promise<Reply<N>> | Reply<N>;
+
+export const handlers: { [N in MemberRequestName]: Handler<N> } = {
+  createTransport: ({ room, peer }, data) => room.createTransport(peer, data),
+  connectTransport: ({ room, peer }, data) => room.connectTransport(peer, data),
+  produce: ({ room, peer }, data) => room.produce(peer, data),
+  consume: ({ room, peer }, data) => room.consume(peer, data),
+  resumeConsumer: ({ room, peer }, data) => room.resumeConsumer(peer, data),
+  pauseProducer: ({ room, peer }, { producerId }) => room.setProducerPaused(peer, producerId, true),
+  resumeProducer: ({ room, peer }, { producerId }) => room.setProducerPaused(peer, producerId, false),
+  closeProducer: ({ room, peer }, { producerId }) => room.closeProducer(peer, producerId),
+  updateProducer: ({ room, peer }, { producerId, appData }) => room.updateProducer(peer, producerId, appData),
 };
