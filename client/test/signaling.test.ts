@@ -5,10 +5,9 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { io, type ManagerOptions, type Socket as ClientSocket, type SocketOptions } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  connectSignaling, createSignaling, SignalingError, type ConnectionState, type Signaling, type SocketLike,
-} from '../src/call/signaling.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Notifications } from '@guise/shared';
+import { connectSignaling, createSignaling, SignalingError, type ConnectionState, type Signaling } from '../src/call/signaling.ts';
 import { until } from './until.ts';
 
 interface TestServer {
@@ -78,16 +77,22 @@ function client(url: string, opts: Partial<ManagerOptions & SocketOptions> = {})
 }
 
 function wrap(socket: ClientSocket, timeoutMs?: number): Signaling {
-  const sig = createSignaling(socket as unknown as SocketLike, timeoutMs);
+  const sig = createSignaling(socket, timeoutMs);
   wrappers.push(sig);
   return sig;
 }
 
 const connected = (sig: Signaling) => until(() => sig.state === 'connected', 'the signaling state "connected"');
 
-const transportOptions = { id: 't1', iceParameters: { usernameFragment: 'u' }, iceCandidates: [], dtlsParameters: { role: 'auto' } };
+const transportOptions = {
+  id: 't1',
+  iceParameters: { usernameFragment: 'u', password: 'p' },
+  iceCandidates: [{ foundation: 'f', priority: 1, address: '127.0.0.1', ip: '127.0.0.1', protocol: 'udp', port: 40000, type: 'host' }],
+  dtlsParameters: { role: 'auto', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] },
+};
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const sig of wrappers.splice(0)) sig.close();
   for (const socket of clients.splice(0)) socket.disconnect();
   await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -280,5 +285,68 @@ describe('signaling over a real socket.io connection', () => {
     expect(states).toEqual([]);
     await expect(sig.request('leave', {})).rejects.toMatchObject({ code: 'disconnected' });
     expect(next).toBe(2);
+  });
+
+  it('rejects an answer that does not match the protocol, naming the request and the field, and goes on', async () => {
+    let answers = 0;
+    const server = await startServer(0, (socket) => {
+      socket.on('createTransport', (_data, ack) => {
+        answers++;
+        ack(answers === 1
+          ? { ok: true, data: { ...transportOptions, dtlsParameters: { role: 'auto', fingerprints: [] } } }
+          : { ok: true, data: transportOptions });
+      });
+      socket.on('consume', (_data, ack) => ack({ ok: true, data: { consumerId: 'c1' } }));
+      socket.on('leave', (_data, ack) => ack({ ok: false, error: { code: 'teapot', message: 'short and stout' } }));
+    });
+    const sig = wrap(client(server.url));
+    await connected(sig);
+
+    const malformed = sig.request('createTransport', { direction: 'recv' });
+    await expect(malformed).rejects.toBeInstanceOf(SignalingError);
+    await expect(malformed).rejects.toMatchObject({
+      code: 'bad_response',
+      message: expect.stringMatching(/^the server's answer to createTransport is malformed: dtlsParameters\.fingerprints: /),
+    });
+    await expect(sig.request('consume', { transportId: 't1', producerId: 'p1', rtpCapabilities: { codecs: [] } }))
+      .rejects.toMatchObject({ code: 'bad_response', message: expect.stringContaining('answer to consume is malformed: producerId') });
+    // A refusal whose code this client does not know is still a refusal.
+    await expect(sig.request('leave', {})).rejects.toMatchObject({ code: 'internal', message: expect.stringContaining('leave failed') });
+
+    // The connection is fine: the next valid answer goes through.
+    expect(sig.state).toBe('connected');
+    await expect(sig.request('createTransport', { direction: 'recv' })).resolves.toEqual(transportOptions);
+  });
+
+  it('drops a notification that does not match the protocol with a warning naming it, and delivers the next one', async () => {
+    const producer: Notifications['newProducer'] = {
+      producerId: 'p1', peerId: 'ada', kind: 'video', paused: false, appData: { source: 'camera', synthetic: true, identityLabel: 'Astronaut' },
+    };
+    const server = await startServer(0, (socket) => {
+      socket.on('leave', (_data, ack) => {
+        // Pushed before the ack on the same connection, so they arrive first.
+        socket.emit('newProducer', { ...producer, kind: 'data' });
+        socket.emit('newProducer', { ...producer, appData: { ...producer.appData, admin: true } });
+        socket.emit('roomClosed', { reason: '' });
+        socket.emit('newProducer', producer);
+        ack({ ok: true, data: {} });
+      });
+    });
+    const warnings: string[] = [];
+    vi.spyOn(console, 'warn').mockImplementation((message: string) => { warnings.push(message); });
+    const sig = wrap(client(server.url));
+    await connected(sig);
+    const got: unknown[] = [];
+    sig.on('newProducer', (p) => got.push(p));
+    sig.on('roomClosed', (r) => got.push(r));
+
+    await sig.request('leave', {});
+    expect(got).toEqual([producer]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^signaling: dropped a malformed newProducer notification: kind: /),
+      expect.stringMatching(/^signaling: dropped a malformed newProducer notification: appData: .*admin/i),
+      expect.stringMatching(/^signaling: dropped a malformed roomClosed notification: reason: /),
+    ]);
+    expect(sig.state).toBe('connected');
   });
 });

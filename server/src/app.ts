@@ -12,6 +12,8 @@ import { Connection } from './signaling/Connection.ts';
 export interface App {
   url: string;
   rooms: RoomRegistry;
+  /** The media workers (tests kill one to check recovery). */
+  pool: WorkerPool;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   return {
     url,
     rooms,
+    pool,
     async close() {
       rooms.closeAll();
       io.close();

@@ -1,11 +1,28 @@
 // The signaling protocol: every message a client sends, every ack it gets back
-// and every notification the server pushes. Client and server both validate
-// against these schemas, so a message is checked once, at the edge.
+// and every notification the server pushes. The server validates requests and
+// the client validates answers and notifications against these schemas, so a
+// message is checked once, at the edge where it arrives. The types are inferred
+// from the schemas; there is no second, hand-written copy.
 import { z } from 'zod';
+import type {
+  DtlsParameters as MsDtlsParameters, IceCandidate as MsIceCandidate, IceParameters as MsIceParameters,
+  RtpCapabilities as MsRtpCapabilities, RtpParameters as MsRtpParameters,
+} from 'mediasoup-client/types';
 
-/** Room names appear in links; keep them URL-safe and short. */
-export const RoomId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'room must be 1-64 letters, digits, "-" or "_"');
-export const DisplayName = z.string().trim().min(1, 'name is empty').max(40, 'name is longer than 40 characters');
+// Room names appear in links; keep them URL-safe and short.
+export const MAX_ROOM_LENGTH = 64;
+const roomIdCharacters = 'A-Za-z0-9_-'; // the inside of a regex character class
+export const RoomId = z.string().regex(
+  new RegExp(`^[${roomIdCharacters}]{1,${MAX_ROOM_LENGTH}}$`),
+  `room must be 1-${MAX_ROOM_LENGTH} letters, digits, "-" or "_"`,
+);
+/** Matches every character a room name may not contain. */
+export const notInRoomId = new RegExp(`[^${roomIdCharacters}]`, 'g');
+
+export const MAX_NAME_LENGTH = 40;
+export const DisplayName = z.string().trim()
+  .min(1, 'name is empty')
+  .max(MAX_NAME_LENGTH, `name is longer than ${MAX_NAME_LENGTH} characters`);
 export const Id = z.string().min(1).max(100);
 export const MediaKind = z.enum(['audio', 'video']);
 export const Direction = z.enum(['send', 'recv']);
@@ -21,15 +38,35 @@ export const ProducerAppData = z.strictObject({
 });
 export type ProducerAppData = z.infer<typeof ProducerAppData>;
 
-// mediasoup validates RTP/DTLS structures in depth (and throws, which the
-// handler turns into an error ack); here we only bound their shape and size.
+// RTP, ICE and DTLS structures have the types mediasoup-client declares for
+// them (imported as types only: none of mediasoup-client runs on the server).
+// Zod only bounds their shape and size; the library that receives them
+// validates them in depth (mediasoup on the server, mediasoup-client in the
+// page) and throws on what it refuses, which becomes an error the caller sees.
+const mediasoupShape = <T>(bounds: z.ZodType) => bounds.pipe(z.custom<T>());
 const Json = z.looseObject({});
-const RtpCapabilities = z.looseObject({ codecs: z.array(Json).max(64), headerExtensions: z.array(Json).max(64).optional() });
-const RtpParameters = z.looseObject({ codecs: z.array(Json).min(1).max(16), encodings: z.array(Json).max(8).optional() });
-const DtlsParameters = z.looseObject({
+export const RtpCapabilities = mediasoupShape<MsRtpCapabilities>(z.looseObject({
+  codecs: z.array(Json).max(64).optional(),
+  headerExtensions: z.array(Json).max(64).optional(),
+}));
+export const RtpParameters = mediasoupShape<MsRtpParameters>(z.looseObject({
+  codecs: z.array(Json).min(1).max(16),
+  encodings: z.array(Json).max(8).optional(),
+}));
+export type RtpCapabilities = z.infer<typeof RtpCapabilities>;
+export type RtpParameters = z.infer<typeof RtpParameters>;
+export const DtlsParameters = mediasoupShape<MsDtlsParameters>(z.looseObject({
   role: z.enum(['auto', 'client', 'server']).optional(),
   fingerprints: z.array(z.strictObject({ algorithm: z.string().max(16), value: z.string().max(200) })).min(1).max(8),
-});
+}));
+export const IceParameters = mediasoupShape<MsIceParameters>(z.looseObject({ usernameFragment: z.string(), password: z.string() }));
+export const IceCandidate = mediasoupShape<MsIceCandidate>(z.looseObject({
+  foundation: z.string(),
+  priority: z.number(),
+  address: z.string(),
+  protocol: z.enum(['udp', 'tcp']),
+  port: z.number(),
+}));
 
 /** Client → server requests, each answered by an ack. */
 export const requests = {
@@ -53,44 +90,52 @@ export function isRequestName(name: unknown): name is RequestName {
   return typeof name === 'string' && Object.hasOwn(requests, name);
 }
 
-export interface PeerInfo { id: string; displayName: string }
-export interface ProducerInfo {
-  producerId: string;
-  peerId: string;
-  kind: z.infer<typeof MediaKind>;
-  paused: boolean;
-  appData: ProducerAppData;
-}
-export interface TransportOptions {
-  id: string;
-  iceParameters: unknown;
-  iceCandidates: unknown[];
-  dtlsParameters: unknown;
-}
-export interface ConsumerOptions {
-  consumerId: string;
-  producerId: string;
-  peerId: string;
-  kind: z.infer<typeof MediaKind>;
-  rtpParameters: unknown;
-  producerPaused: boolean;
-  appData: ProducerAppData;
-}
+// Answers and notifications come from the server. Their objects are not
+// strict: a newer server may add a field, and an older client ignores it.
+export const PeerInfo = z.object({ id: Id, displayName: DisplayName });
+export type PeerInfo = z.infer<typeof PeerInfo>;
+export const ProducerInfo = z.object({
+  producerId: Id,
+  peerId: Id,
+  kind: MediaKind,
+  paused: z.boolean(),
+  appData: ProducerAppData,
+});
+export type ProducerInfo = z.infer<typeof ProducerInfo>;
+export const TransportOptions = z.object({
+  id: Id,
+  iceParameters: IceParameters,
+  iceCandidates: z.array(IceCandidate).max(16),
+  dtlsParameters: DtlsParameters,
+});
+export type TransportOptions = z.infer<typeof TransportOptions>;
+export const ConsumerOptions = z.object({
+  consumerId: Id,
+  producerId: Id,
+  peerId: Id,
+  kind: MediaKind,
+  rtpParameters: RtpParameters,
+  producerPaused: z.boolean(),
+  appData: ProducerAppData,
+});
+export type ConsumerOptions = z.infer<typeof ConsumerOptions>;
+const Done = z.object({});
 
 /** What each request's ack carries on success. */
-export interface Responses {
-  join: { peerId: string; rtpCapabilities: unknown; peers: PeerInfo[]; producers: ProducerInfo[] };
-  createTransport: TransportOptions;
-  connectTransport: Record<string, never>;
-  produce: { producerId: string };
-  consume: ConsumerOptions;
-  resumeConsumer: Record<string, never>;
-  pauseProducer: Record<string, never>;
-  resumeProducer: Record<string, never>;
-  closeProducer: Record<string, never>;
-  updateProducer: Record<string, never>;
-  leave: Record<string, never>;
-}
+export const responses = {
+  join: z.object({ peerId: Id, rtpCapabilities: RtpCapabilities, peers: z.array(PeerInfo), producers: z.array(ProducerInfo) }),
+  createTransport: TransportOptions,
+  connectTransport: Done,
+  produce: z.object({ producerId: Id }),
+  consume: ConsumerOptions,
+  resumeConsumer: Done,
+  pauseProducer: Done,
+  resumeProducer: Done,
+  closeProducer: Done,
+  updateProducer: Done,
+  leave: Done,
+} as const satisfies Record<RequestName, z.ZodType>;
+export type Responses = { [N in RequestName]: z.infer<(typeof responses)[N]> };
 
 export const errorCodes = [
   'bad_request', // the message failed its schema
@@ -102,20 +147,33 @@ export const errorCodes = [
   'media_error', // mediasoup refused the parameters
   'internal',
 ] as const;
-export type ErrorCode = (typeof errorCodes)[number];
+export const ErrorCode = z.enum(errorCodes);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+export const RequestFailure = z.object({ code: ErrorCode, message: z.string() });
 
-export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: z.infer<typeof RequestFailure> };
+
+const ProducerEvent = z.object({ producerId: Id, peerId: Id });
+
+/** Why the server closed a room. */
+export const RoomCloseReason = z.enum(['media_worker_died', 'server_shutdown']);
+export type RoomCloseReason = z.infer<typeof RoomCloseReason>;
 
 /** Server → client notifications, named by what happened. */
-export interface Notifications {
-  peerJoined: PeerInfo;
-  peerLeft: { peerId: string };
-  newProducer: ProducerInfo;
-  producerClosed: { producerId: string; peerId: string };
-  producerPaused: { producerId: string; peerId: string };
-  producerResumed: { producerId: string; peerId: string };
-  producerUpdated: { producerId: string; peerId: string; appData: ProducerAppData };
-  /** The room is gone (its media worker died, or the server is stopping); rejoin to continue. */
-  roomClosed: { reason: 'media_worker_died' | 'server_shutdown' };
-}
-export type NotificationName = keyof Notifications;
+export const notifications = {
+  peerJoined: PeerInfo,
+  peerLeft: z.object({ peerId: Id }),
+  newProducer: ProducerInfo,
+  producerClosed: ProducerEvent,
+  producerPaused: ProducerEvent,
+  producerResumed: ProducerEvent,
+  producerUpdated: ProducerEvent.extend({ appData: ProducerAppData }),
+  /**
+   * The room is gone (its media worker died, or the server is stopping); rejoin
+   * to continue. A reason this client does not know still closes the room.
+   */
+  roomClosed: z.object({ reason: z.union([RoomCloseReason, z.string().min(1).max(100)]) }),
+} as const;
+export type NotificationName = keyof typeof notifications;
+export type Notifications = { [N in NotificationName]: z.infer<(typeof notifications)[N]> };
+export const notificationNames = Object.keys(notifications) as NotificationName[];

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ProducerAppData, isRequestName, requestNames, requests } from '../src/index.ts';
+import {
+  MAX_NAME_LENGTH, MAX_ROOM_LENGTH, ProducerAppData, RoomId, isRequestName, notInRoomId, notificationNames, notifications,
+  requestNames, requests, responses,
+} from '../src/index.ts';
 
 const dtls = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] };
 const rtp = { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000 }], encodings: [{ ssrc: 1 }] };
@@ -67,5 +70,92 @@ describe('request schemas', () => {
   it('requires synthetic to be a boolean in producer appData', () => {
     expect(ProducerAppData.safeParse({ source: 'mic', synthetic: 'yes' }).success).toBe(false);
     expect(ProducerAppData.safeParse({ source: 'mic', synthetic: false }).success).toBe(true);
+  });
+});
+
+describe('answer and notification schemas', () => {
+  const fingerprints = [{ algorithm: 'sha-256', value: 'AB:CD' }];
+  const producer = { producerId: 'p1', peerId: 'ada', kind: 'video', paused: false, appData: { source: 'camera', synthetic: true, identityLabel: 'Astronaut' } };
+  const answers: Record<string, unknown> = {
+    join: { peerId: 'me', rtpCapabilities: { codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000 }] }, peers: [{ id: 'ada', displayName: 'Ada' }], producers: [producer] },
+    createTransport: {
+      id: 't1',
+      iceParameters: { usernameFragment: 'u', password: 'p', iceLite: true },
+      iceCandidates: [{ foundation: 'udpcandidate', priority: 1, address: '127.0.0.1', ip: '127.0.0.1', protocol: 'udp', port: 40000, type: 'host' }],
+      dtlsParameters: { role: 'auto', fingerprints },
+    },
+    connectTransport: {},
+    produce: { producerId: 'p1' },
+    consume: { consumerId: 'c1', producerId: 'p1', peerId: 'ada', kind: 'video', rtpParameters: rtp, producerPaused: true, appData: producer.appData },
+    resumeConsumer: {},
+    pauseProducer: {},
+    resumeProducer: {},
+    closeProducer: {},
+    updateProducer: {},
+    leave: {},
+  };
+  const pushed: Record<string, unknown> = {
+    peerJoined: { id: 'bob', displayName: 'Bob' },
+    peerLeft: { peerId: 'bob' },
+    newProducer: producer,
+    producerClosed: { producerId: 'p1', peerId: 'ada' },
+    producerPaused: { producerId: 'p1', peerId: 'ada' },
+    producerResumed: { producerId: 'p1', peerId: 'ada' },
+    producerUpdated: { producerId: 'p1', peerId: 'ada', appData: { source: 'camera', synthetic: false } },
+    roomClosed: { reason: 'media_worker_died' },
+  };
+
+  it('covers every request\'s answer and every notification', () => {
+    expect(Object.keys(responses).sort()).toEqual([...requestNames].sort());
+    expect(Object.keys(answers).sort()).toEqual([...requestNames].sort());
+    expect(Object.keys(pushed).sort()).toEqual([...notificationNames].sort());
+  });
+
+  it.each(Object.entries(answers))('accepts a valid %s answer', (name, data) => {
+    expect(responses[name as keyof typeof responses].parse(data)).toEqual(data);
+  });
+
+  it.each(Object.entries(pushed))('accepts a valid %s notification', (name, data) => {
+    expect(notifications[name as keyof typeof notifications].parse(data)).toEqual(data);
+  });
+
+  it('passes on a room-close reason this client does not know', () => {
+    expect(notifications.roomClosed.parse({ reason: 'maintenance' })).toEqual({ reason: 'maintenance' });
+  });
+
+  it('ignores fields a newer server adds, but not in producer appData', () => {
+    expect(responses.produce.parse({ producerId: 'p1', score: 10 })).toEqual({ producerId: 'p1' });
+    expect(notifications.newProducer.safeParse({ ...producer, appData: { ...producer.appData, admin: true } }).success).toBe(false);
+  });
+
+  const invalid: [string, 'answer' | 'notification', unknown, RegExp][] = [
+    ['join', 'answer', { ...(answers.join as object), rtpCapabilities: { codecs: 'opus' } }, /rtpCapabilities\.codecs/],
+    ['createTransport', 'answer', { ...(answers.createTransport as object), dtlsParameters: { fingerprints: [] } }, /dtlsParameters\.fingerprints: .*(too small|>=1)/i],
+    ['createTransport', 'answer', { ...(answers.createTransport as object), iceParameters: { usernameFragment: 'u' } }, /iceParameters\.password/],
+    ['consume', 'answer', { ...(answers.consume as object), rtpParameters: { codecs: [] } }, /rtpParameters\.codecs: .*(too small|>=1)/i],
+    ['consume', 'answer', { consumerId: 'c1' }, /producerId/],
+    ['produce', 'answer', undefined, /expected object/i],
+    ['newProducer', 'notification', { ...producer, kind: 'data' }, /kind/],
+    ['peerJoined', 'notification', { id: 'bob', displayName: ' ' }, /displayName: name is empty/],
+    ['roomClosed', 'notification', { reason: 42 }, /reason/],
+  ];
+
+  it.each(invalid)('rejects a bad %s %s: %j', (name, kind, data, message) => {
+    const schema = kind === 'answer' ? responses[name as keyof typeof responses] : notifications[name as keyof typeof notifications];
+    const r = schema.safeParse(data);
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')).toMatch(message);
+  });
+});
+
+describe('room and name rules', () => {
+  it('builds the room schema and the character filter from one rule', () => {
+    const typed = ' my room/é!_2 ';
+    const shaped = typed.replace(notInRoomId, '');
+    expect(shaped).toBe('myroom_2');
+    expect(RoomId.safeParse(shaped).success).toBe(true);
+    expect(RoomId.safeParse('a'.repeat(MAX_ROOM_LENGTH)).success).toBe(true);
+    expect(RoomId.safeParse('a'.repeat(MAX_ROOM_LENGTH + 1)).success).toBe(false);
+    expect(requests.join.safeParse({ room: 'r', displayName: 'x'.repeat(MAX_NAME_LENGTH) }).success).toBe(true);
   });
 });

@@ -1,4 +1,7 @@
 // The page's URL: what it asks for (room, name, autojoin) and the link to share.
+import { MAX_NAME_LENGTH, MAX_ROOM_LENGTH, notInRoomId } from '@guise/shared';
+
+export { MAX_NAME_LENGTH } from '@guise/shared';
 
 export interface LaunchParams {
   room: string | null;
@@ -15,9 +18,6 @@ export interface LaunchParams {
   engine: 'mesh' | 'idn' | null;
 }
 
-export const MAX_ROOM_LENGTH = 64;
-export const MAX_NAME_LENGTH = 40;
-
 export function parseParams(search: string): LaunchParams {
   const q = new URLSearchParams(search);
   const room = sanitizeRoom((q.get('room') ?? '').trim());
@@ -32,14 +32,14 @@ export function parseParams(search: string): LaunchParams {
 }
 
 /**
- * Shapes typed text into a room name the server accepts (letters, digits,
- * "-" and "_"): spaces become "-", anything else is dropped. The server still
- * has the final word; this only keeps people from typing a broken link.
+ * Shapes typed text into a room name the server accepts: spaces become "-",
+ * anything else the name may not contain is dropped. The server still has the
+ * final word; this only keeps people from typing a broken link.
  */
 export function sanitizeRoom(input: string): string {
   return input
     .replace(/\s+/g, '-')
-    .replace(/[^A-Za-z0-9_-]/g, '')
+    .replace(notInRoomId, '')
     .slice(0, MAX_ROOM_LENGTH);
 }
 

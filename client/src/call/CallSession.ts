@@ -4,11 +4,12 @@
 // through the Svelte store contract (`$session` in a component).
 //
 // Each pass at being in the room is an Attempt. Losing it (socket drop, room
-// closed, leave) closes everything it made; a late answer that belongs to a
-// closed Attempt is dropped, so a reconnect never mixes old and new state.
+// closed, leave) aborts it and closes everything it made; a late answer that
+// belongs to a lost Attempt is dropped, so a reconnect never mixes old and new
+// state.
 import { Device } from 'mediasoup-client';
 import type { types as ms } from 'mediasoup-client';
-import type { ProducerAppData, ProducerInfo, RequestData } from '@guise/shared';
+import type { PeerInfo, ProducerAppData, ProducerInfo } from '@guise/shared';
 import { createVideoPipeline, type Disclosure, type VideoPipeline, type VideoPipelineFactory } from '../pipeline/VideoPipeline.ts';
 import {
   connectionLostMessage, disconnectedMessage, failedMessage, roomClosedMessage, unreachableMessage,
@@ -36,20 +37,38 @@ interface RemoteProducer {
   consumer?: ms.Consumer;
 }
 
-interface Attempt {
-  closed: boolean;
-  selfId: string | null;
-  device?: Device;
-  transports: ms.Transport[];
-  recv: Deferred<ms.Transport>;
-  producers: Map<Source, ms.Producer>;
-  /** Remote producers by producer id, consumed or on their way. */
-  remote: Map<string, RemoteProducer>;
-  peers: Map<string, { id: string; displayName: string }>;
-}
-
-/** Thrown inside an Attempt's steps once the Attempt is closed; never shown. */
+/** Thrown inside an Attempt's steps once the Attempt is lost; never shown. */
 class Superseded extends Error {}
+
+class Attempt {
+  private readonly lifetime = new AbortController();
+  selfId: string | null = null;
+  device: Device | undefined;
+  readonly transports: ms.Transport[] = [];
+  /** Consumers wait for the recv transport, which exists only after join and the Device load. */
+  readonly recv = deferred<ms.Transport>();
+  readonly producers = new Map<Source, ms.Producer>();
+  /** Remote producers by producer id, consumed or on their way. */
+  readonly remote = new Map<string, RemoteProducer>();
+  readonly peers = new Map<string, PeerInfo>();
+
+  get closed(): boolean { return this.lifetime.signal.aborted; }
+
+  /** Stops a step that waited on the server while the attempt was lost. */
+  check(): void { this.lifetime.signal.throwIfAborted(); }
+
+  /** Closes everything the attempt made. The server side is gone or going. */
+  close(): void {
+    this.lifetime.abort(new Superseded());
+    this.recv.reject(this.lifetime.signal.reason);
+    for (const producer of this.producers.values()) producer.close();
+    for (const entry of this.remote.values()) entry.consumer?.close();
+    for (const transport of this.transports) transport.close();
+    this.producers.clear();
+    this.remote.clear();
+    this.peers.clear();
+  }
+}
 
 export class CallSession {
   private readonly deps: CallSessionDeps;
@@ -167,29 +186,21 @@ export class CallSession {
 
   private async runAttempt(sig: Signaling): Promise<void> {
     this.dropAttempt();
-    const a: Attempt = {
-      closed: false,
-      selfId: null,
-      transports: [],
-      recv: deferred(),
-      producers: new Map(),
-      remote: new Map(),
-      peers: new Map(),
-    };
+    const a = new Attempt();
     this.attempt = a;
     this.update({ status: 'connecting' });
     const { room, displayName } = this.target!;
     try {
       const joined = await sig.request('join', { room, displayName });
-      check(a);
+      a.check();
       a.selfId = joined.peerId;
       for (const p of joined.peers) if (!a.peers.has(p.id)) a.peers.set(p.id, p);
       // In the room again: connection trouble is over. Errors from here on stick.
       this.update({ error: null });
 
       const device = await this.deps.createDevice();
-      await device.load({ routerRtpCapabilities: joined.rtpCapabilities as ms.RtpCapabilities });
-      check(a);
+      await device.load({ routerRtpCapabilities: joined.rtpCapabilities });
+      a.check();
       a.device = device;
 
       a.recv.resolve(await this.createTransport(sig, a, 'recv'));
@@ -209,7 +220,7 @@ export class CallSession {
             .catch((err) => this.failStep(a, 'send your microphone', err));
         }
       }
-      check(a);
+      a.check();
       this.update({ status: 'connected' });
     } catch (err) {
       // A closed attempt was superseded; a dropped socket is the state handler's business.
@@ -222,10 +233,8 @@ export class CallSession {
 
   private async createTransport(sig: Signaling, a: Attempt, direction: 'send' | 'recv'): Promise<ms.Transport> {
     const opts = await sig.request('createTransport', { direction });
-    check(a);
-    const transport = direction === 'send'
-      ? a.device!.createSendTransport(opts as ms.TransportOptions)
-      : a.device!.createRecvTransport(opts as ms.TransportOptions);
+    a.check();
+    const transport = direction === 'send' ? a.device!.createSendTransport(opts) : a.device!.createRecvTransport(opts);
     a.transports.push(transport);
 
     // mediasoup-client asks for these once DTLS / a producer needs the server.
@@ -237,7 +246,7 @@ export class CallSession {
         sig.request('produce', {
           transportId: transport.id,
           kind,
-          rtpParameters: rtpParameters as RequestData<'produce'>['rtpParameters'],
+          rtpParameters,
           // Exactly the appData given to transport.produce(); the server wants it strict.
           appData: appData as ProducerAppData,
         }).then(({ producerId }) => done({ id: producerId }), fail);
@@ -261,7 +270,8 @@ export class CallSession {
     track.enabled = !isOff();
     // stopTracks: false: the tracks outlive producers (a rejoin reuses them).
     const producer = await send.produce({ track, stopTracks: false, appData });
-    if (a.closed) { producer.close(); throw new Superseded(); }
+    if (a.closed) producer.close();
+    a.check();
     a.producers.set(source, producer);
     producer.on('trackended', () => {
       if (a.closed) return;
@@ -288,7 +298,7 @@ export class CallSession {
       const opts = await sig.request('consume', {
         transportId: recv.id,
         producerId: info.producerId,
-        rtpCapabilities: a.device!.rtpCapabilities as RequestData<'consume'>['rtpCapabilities'],
+        rtpCapabilities: a.device!.rtpCapabilities,
       });
       // The server's consumer closes along with its producer; nothing to undo.
       if (gone()) return;
@@ -296,7 +306,7 @@ export class CallSession {
         id: opts.consumerId,
         producerId: opts.producerId,
         kind: opts.kind,
-        rtpParameters: opts.rtpParameters as ms.RtpParameters,
+        rtpParameters: opts.rtpParameters,
         // One stream id per peer lets the browser lip-sync its audio and video.
         streamId: `${opts.peerId}-av`,
         appData: { ...opts.appData },
@@ -364,19 +374,11 @@ export class CallSession {
     this.update({ error: failedMessage(what, err) });
   }
 
-  /** Closes everything the current attempt made. The server side is gone or going. */
   private dropAttempt(): void {
     const a = this.attempt;
     if (!a) return;
     this.attempt = undefined;
-    a.closed = true;
-    a.recv.reject(new Superseded());
-    for (const producer of a.producers.values()) producer.close();
-    for (const entry of a.remote.values()) entry.consumer?.close();
-    for (const transport of a.transports) transport.close();
-    a.producers.clear();
-    a.remote.clear();
-    a.peers.clear();
+    a.close();
     this.update({});
   }
 
@@ -389,7 +391,7 @@ export class CallSession {
     this.signalingOff = [
       sig.onState((state, cause) => this.onConnectionState(sig, state, cause)),
       sig.on('peerJoined', (p) => this.inAttempt((a) => {
-        if (!a.peers.has(p.id)) a.peers.set(p.id, { id: p.id, displayName: p.displayName });
+        if (!a.peers.has(p.id)) a.peers.set(p.id, p);
       })),
       sig.on('peerLeft', ({ peerId }) => this.inAttempt((a) => {
         for (const [id, entry] of a.remote) if (entry.info.peerId === peerId) this.removeRemote(a, id);
@@ -501,7 +503,7 @@ export class CallSession {
   }
 }
 
-function remotePeer(p: { id: string; displayName: string }, remote: Map<string, RemoteProducer>): RemotePeer {
+function remotePeer(p: PeerInfo, remote: Map<string, RemoteProducer>): RemotePeer {
   const mine = [...remote.values()].filter((r) => r.info.peerId === p.id);
   // Prefer a producer whose track has arrived; a peer sends one of each kind.
   const pick = (kind: 'audio' | 'video') =>
@@ -520,15 +522,14 @@ function remotePeer(p: { id: string; displayName: string }, remote: Map<string, 
   };
 }
 
-function check(a: Attempt): void {
-  if (a.closed) throw new Superseded();
-}
-
-interface Deferred<T> { promise: Promise<T>; resolve(value: T): void; reject(err: Error): void }
-function deferred<T>(): Deferred<T> {
+/**
+ * What Promise.withResolvers gives, which Node 20 (the oldest Node the package
+ * supports, and where the call tests run) lacks.
+ */
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(reason: unknown): void } {
   let resolve!: (value: T) => void;
-  let reject!: (err: Error) => void;
+  let reject!: (reason: unknown) => void;
   const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
-  promise.catch(() => {}); // an attempt closed before its recv transport existed
+  promise.catch(() => {}); // an attempt lost before its recv transport existed
   return { promise, resolve, reject };
 }

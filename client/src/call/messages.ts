@@ -1,5 +1,5 @@
 // Words for what went wrong in a call, phrased so a person knows what to do.
-import type { Notifications } from '@guise/shared';
+import { RoomCloseReason } from '@guise/shared';
 import { SignalingError } from './signaling.ts';
 
 export function unreachableMessage(serverUrl: string): string {
@@ -9,13 +9,14 @@ export function unreachableMessage(serverUrl: string): string {
 export const connectionLostMessage = 'Lost the connection to the server. Reconnecting…';
 export const disconnectedMessage = 'Disconnected from the server.';
 
-const closeReasons: Record<Notifications['roomClosed']['reason'], string> = {
+const closeReasons: Record<RoomCloseReason, string> = {
   media_worker_died: 'its media server stopped',
   server_shutdown: 'the server is shutting down',
 };
 
 export function roomClosedMessage(reason: string): string {
-  const why = Object.hasOwn(closeReasons, reason) ? closeReasons[reason as keyof typeof closeReasons] : reason;
+  const known = RoomCloseReason.safeParse(reason);
+  const why = known.success ? closeReasons[known.data] : reason;
   return `The room closed (${why}). Rejoin to continue.`;
 }
 

@@ -1,31 +1,27 @@
 // A typed wrapper over the socket.io connection to the Guise server: requests
 // are promises (answered by ack), notifications are typed callbacks, and the
-// socket's many events are folded into four connection states.
-import { io } from 'socket.io-client';
-import type { Ack, ErrorCode, NotificationName, Notifications, RequestData, RequestName, Responses } from '@guise/shared';
+// socket's many events are folded into four connection states. Everything the
+// server sends is checked against the shared schemas here, before anyone sees it.
+import { io, type Socket } from 'socket.io-client';
+import type { z } from 'zod';
+import {
+  notifications, RequestFailure, responses,
+  type ErrorCode, type NotificationName, type Notifications, type RequestData, type RequestName, type Responses,
+} from '@guise/shared';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
 
-/** Server error codes, plus the two failures that never reach the server. */
-export type SignalingErrorCode = ErrorCode | 'timeout' | 'disconnected';
+/**
+ * Server error codes, plus the failures seen only here: no answer in time, no
+ * connection, and an answer that does not match the protocol.
+ */
+export type SignalingErrorCode = ErrorCode | 'timeout' | 'disconnected' | 'bad_response';
 
 export class SignalingError extends Error {
   override readonly name = 'SignalingError';
   constructor(readonly code: SignalingErrorCode, message: string) {
     super(message);
   }
-}
-
-/** The slice of a socket.io client socket this module uses (a fake one in tests). */
-export interface SocketLike {
-  readonly connected: boolean;
-  /** False once the socket gave up or was closed: it will not reconnect by itself. */
-  readonly active: boolean;
-  on(event: string, fn: (...args: any[]) => void): unknown;
-  off(event: string, fn?: (...args: any[]) => void): unknown;
-  emit(event: string, ...args: unknown[]): unknown;
-  connect(): unknown;
-  disconnect(): unknown;
 }
 
 /** Why the state changed, when it was a failure. */
@@ -35,6 +31,7 @@ export type StateListener = (state: ConnectionState, cause?: StateCause) => void
 export interface Signaling {
   readonly state: ConnectionState;
   request<N extends RequestName>(name: N, data: RequestData<N>): Promise<Responses[N]>;
+  /** Only notifications that match the protocol reach `cb`; others are dropped with a warning. */
   on<N extends NotificationName>(name: N, cb: (data: Notifications[N]) => void): () => void;
   onState(cb: StateListener): () => void;
   /** Reconnects a socket that gave up (state 'disconnected'). */
@@ -48,20 +45,16 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 export function connectSignaling(url?: string): Signaling {
   // socket.io's defaults (long-polling, then upgrade; retry forever) work
   // through proxies that block websockets.
-  const socket = url ? io(url) : io();
-  return createSignaling(socket as unknown as SocketLike);
+  return createSignaling(url ? io(url) : io());
 }
 
-export function createSignaling(socket: SocketLike, timeoutMs = REQUEST_TIMEOUT_MS): Signaling {
+export function createSignaling(socket: Socket, timeoutMs = REQUEST_TIMEOUT_MS): Signaling {
   let state: ConnectionState = socket.connected ? 'connected' : 'connecting';
   let everConnected = socket.connected;
   let closed = false;
+  /** Why the socket last disconnected; requests in flight then fail with it. */
+  let dropReason = '';
   const stateListeners = new Set<StateListener>();
-  // Acks never arrive for requests in flight when the socket drops; fail them.
-  const pending = new Set<(err: SignalingError) => void>();
-  const failPending = (why: string) => {
-    for (const fail of [...pending]) fail(new SignalingError('disconnected', why));
-  };
 
   const setState = (next: ConnectionState, cause?: StateCause) => {
     // connect_error repeats while retrying; listeners still hear each one so
@@ -81,49 +74,52 @@ export function createSignaling(socket: SocketLike, timeoutMs = REQUEST_TIMEOUT_
   const onConnectError = (err: Error) =>
     setState(socket.active ? whileRetrying() : 'disconnected', { type: 'connect_error', message: err.message });
   const onDisconnect = (reason: string) => {
+    dropReason = reason;
     // socket.active is false after a server-side or deliberate disconnect:
     // socket.io will not retry then.
     setState(socket.active ? whileRetrying() : 'disconnected', { type: 'disconnect', message: reason });
-    failPending(`the connection to the server dropped (${reason})`);
   };
   socket.on('connect', onConnect);
   socket.on('connect_error', onConnectError);
   socket.on('disconnect', onDisconnect);
 
+  /**
+   * socket.io rejects an acked emit when its timeout passes (and drops the
+   * late ack), or when the socket disconnects: socket.io runs the 'disconnect'
+   * listeners first, so `dropReason` is already current here.
+   */
+  const failure = (name: RequestName): SignalingError => {
+    if (closed) return new SignalingError('disconnected', 'the connection was closed');
+    if (!socket.connected) return new SignalingError('disconnected', `the connection to the server dropped (${dropReason})`);
+    return new SignalingError('timeout', `the server did not answer ${name} within ${timeoutMs / 1000} s`);
+  };
+
   return {
     get state() { return state; },
 
-    request(name, data) {
-      return new Promise((resolve, reject) => {
-        // socket.io would buffer the emit and send it after a reconnect, to a
-        // server that no longer knows this client; fail now instead.
-        if (closed || !socket.connected) {
-          reject(new SignalingError('disconnected', `not connected to the server (${name})`));
-          return;
-        }
-        const fail = (err: SignalingError) => {
-          clearTimeout(timer);
-          pending.delete(fail);
-          reject(err);
-        };
-        const timer = setTimeout(() => {
-          fail(new SignalingError('timeout', `the server did not answer ${name} within ${timeoutMs / 1000} s`));
-        }, timeoutMs);
-        pending.add(fail);
-        socket.emit(name, data, (ack: Ack<Responses[typeof name]>) => {
-          if (!pending.has(fail)) return; // timed out or dropped already
-          clearTimeout(timer);
-          pending.delete(fail);
-          if (ack?.ok) resolve(ack.data);
-          else reject(new SignalingError(ack?.error?.code ?? 'internal', ack?.error?.message ?? `${name} failed`));
-        });
-      });
+    async request(name, data) {
+      // socket.io would buffer the emit and send it after a reconnect, to a
+      // server that no longer knows this client; fail now instead.
+      if (closed || !socket.connected) throw new SignalingError('disconnected', `not connected to the server (${name})`);
+      let ack: unknown;
+      try {
+        ack = await socket.timeout(timeoutMs).emitWithAck(name, data);
+      } catch {
+        throw failure(name);
+      }
+      return readAck(name, ack);
     },
 
     on(name, cb) {
-      const handler = (data: Notifications[typeof name]) => { if (!closed) cb(data); };
-      socket.on(name, handler);
-      return () => { socket.off(name, handler); };
+      const handler = (data: unknown) => {
+        if (closed) return;
+        const parsed = readNotification(name, data);
+        if (parsed) cb(parsed);
+      };
+      // Plain string: the socket's events are untyped until read here.
+      const event: string = name;
+      socket.on(event, handler);
+      return () => { socket.off(event, handler); };
     },
 
     onState(cb) {
@@ -147,7 +143,43 @@ export function createSignaling(socket: SocketLike, timeoutMs = REQUEST_TIMEOUT_
       socket.off('connect', onConnect);
       socket.off('connect_error', onConnectError);
       socket.off('disconnect', onDisconnect);
-      failPending('the connection was closed');
     },
   };
+}
+
+// The shared tables, typed per name so that a generic name picks its own schema.
+const answerSchemas: { [N in RequestName]: z.ZodType<Responses[N]> } = responses;
+const notificationSchemas: { [N in NotificationName]: z.ZodType<Notifications[N]> } = notifications;
+
+/** The data of a successful ack, or the SignalingError that the ack (or its malformed shape) stands for. */
+function readAck<N extends RequestName>(name: N, ack: unknown): Responses[N] {
+  if (!isRecord(ack) || (ack.ok !== true && ack.ok !== false)) throw new SignalingError('internal', `${name} failed`);
+  if (ack.ok === false) {
+    const error = RequestFailure.safeParse(ack.error);
+    throw error.success
+      ? new SignalingError(error.data.code, error.data.message)
+      : new SignalingError('internal', `${name} failed (${describe(error.error)})`);
+  }
+  const data = answerSchemas[name].safeParse(ack.data);
+  if (!data.success) {
+    throw new SignalingError('bad_response', `the server's answer to ${name} is malformed: ${describe(data.error)}`);
+  }
+  return data.data;
+}
+
+/** The notification's data, or undefined (and a warning) when it does not match the protocol. */
+function readNotification<N extends NotificationName>(name: N, data: unknown): Notifications[N] | undefined {
+  const parsed = notificationSchemas[name].safeParse(data);
+  if (parsed.success) return parsed.data;
+  console.warn(`signaling: dropped a malformed ${name} notification: ${describe(parsed.error)}`);
+  return undefined;
+}
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.join('.') || 'payload'}: ${issue.message}` : 'invalid';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }

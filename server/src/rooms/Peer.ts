@@ -1,13 +1,16 @@
 // One participant: its display name, how to reach it, and the media objects it
 // owns. Closing a peer closes all of them.
 import type { types } from 'mediasoup';
-import type { Notifications, NotificationName, PeerInfo } from '@guise/shared';
+import type { Notifications, NotificationName, PeerInfo, ProducerAppData, RequestData } from '@guise/shared';
 
 export type Notify = <N extends NotificationName>(name: N, data: Notifications[N]) => void;
 
+/** What a transport remembers about itself: the direction the peer asked for. */
+export type TransportAppData = RequestData<'createTransport'>;
+
 export class Peer {
-  readonly transports = new Map<string, types.WebRtcTransport>();
-  readonly producers = new Map<string, types.Producer>();
+  readonly transports = new Map<string, types.WebRtcTransport<TransportAppData>>();
+  readonly producers = new Map<string, types.Producer<ProducerAppData>>();
   readonly consumers = new Map<string, types.Consumer>();
 
   constructor(readonly id: string, readonly displayName: string, readonly notify: Notify) {}

@@ -1,11 +1,20 @@
 // A Room owns one mediasoup Router and the peers in it. All room state changes
 // happen here; the signaling edge only validates and routes messages.
+//
+// The protocol's RTP types are mediasoup-client's. mediasoup is released
+// apart from it and lists a slightly different set of RTP header extensions
+// (mediasoup 3.19 knows toffset, mediasoup-client 3.24 packet-id), so RTP
+// values change type with a plain `as` where they enter or leave mediasoup.
+// Each library skips the extensions it does not know, and mediasoup validates
+// the rest in depth.
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import type { Notifications, ProducerAppData, ProducerInfo, RequestData, Responses } from '@guise/shared';
+import type {
+  ProducerAppData, ProducerInfo, RequestData, Responses, RoomCloseReason, RtpCapabilities, RtpParameters,
+} from '@guise/shared';
 import { RequestError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Peer } from './Peer.ts';
+import type { Peer, TransportAppData } from './Peer.ts';
 
 export interface RtcOptions { listenIp: string; announcedAddress: string | undefined; minPort: number; maxPort: number }
 
@@ -14,7 +23,7 @@ const MAX_TRANSPORTS_PER_PEER = 4;
 const MAX_PRODUCERS_PER_PEER = 4;
 const MAX_PEERS_PER_ROOM = 16;
 
-type CloseReason = Notifications['roomClosed']['reason'] | 'empty';
+type CloseReason = RoomCloseReason | 'empty';
 
 export class Room extends EventEmitter<{ close: [] }> {
   private readonly peers = new Map<string, Peer>();
@@ -27,13 +36,14 @@ export class Room extends EventEmitter<{ close: [] }> {
     private readonly log: Logger,
   ) {
     super();
+    // Every member's connection and the registry wait for 'close'.
+    this.setMaxListeners(MAX_PEERS_PER_ROOM + 1);
     // The router dies with its worker; the room can't carry on without it.
     router.on('workerclose', () => this.close('media_worker_died'));
   }
 
   get isClosed(): boolean { return this.closed; }
   get peerCount(): number { return this.peers.size; }
-  get workerPid(): number | undefined { return (this.router.appData as { workerPid?: number }).workerPid; }
 
   join(peer: Peer): Responses['join'] {
     this.assertOpen();
@@ -44,7 +54,7 @@ export class Room extends EventEmitter<{ close: [] }> {
     this.log.info({ room: this.id, peer: peer.id, peers: this.peers.size }, 'peer joined');
     return {
       peerId: peer.id,
-      rtpCapabilities: this.router.rtpCapabilities,
+      rtpCapabilities: this.router.rtpCapabilities as RtpCapabilities,
       peers: others.map((p) => p.info),
       producers: others.flatMap((p) => [...p.producers.values()].map((pr) => producerInfo(p.id, pr))),
     };
@@ -63,7 +73,7 @@ export class Room extends EventEmitter<{ close: [] }> {
     if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) throw new RequestError('bad_request', 'too many transports');
     const { listenIp, announcedAddress, minPort, maxPort } = this.rtc;
     const portRange = { min: minPort, max: maxPort };
-    const transport = await this.router.createWebRtcTransport({
+    const transport = await this.router.createWebRtcTransport<TransportAppData>({
       listenInfos: [
         { protocol: 'udp', ip: listenIp, announcedAddress, portRange },
         { protocol: 'tcp', ip: listenIp, announcedAddress, portRange },
@@ -84,13 +94,13 @@ export class Room extends EventEmitter<{ close: [] }> {
 
   async connectTransport(peer: Peer, { transportId, dtlsParameters }: RequestData<'connectTransport'>): Promise<void> {
     const transport = this.transportOf(peer, transportId);
-    await media(() => transport.connect({ dtlsParameters: dtlsParameters as unknown as types.DtlsParameters }));
+    await media(() => transport.connect({ dtlsParameters }));
   }
 
   async produce(peer: Peer, { transportId, kind, rtpParameters, appData }: RequestData<'produce'>): Promise<Responses['produce']> {
     const transport = this.transportOf(peer, transportId, 'send');
     if (peer.producers.size >= MAX_PRODUCERS_PER_PEER) throw new RequestError('bad_request', 'too many producers');
-    const producer = await media(() => transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, appData }));
+    const producer = await media(() => transport.produce({ kind, rtpParameters: rtpParameters as types.RtpParameters, appData }));
     peer.producers.set(producer.id, producer);
     producer.observer.once('close', () => peer.producers.delete(producer.id));
     const info = producerInfo(peer.id, producer);
@@ -104,7 +114,7 @@ export class Room extends EventEmitter<{ close: [] }> {
     const owner = this.producerOwner(producerId);
     if (!owner) throw new RequestError('not_found', `no producer ${producerId} in this room`);
     if (owner === peer) throw new RequestError('bad_request', 'cannot consume your own producer');
-    const caps = rtpCapabilities as unknown as types.RtpCapabilities;
+    const caps = rtpCapabilities as types.RtpCapabilities;
     let canConsume = false;
     try { canConsume = this.router.canConsume({ producerId, rtpCapabilities: caps }); } catch { /* malformed caps */ }
     if (!canConsume) {
@@ -120,9 +130,9 @@ export class Room extends EventEmitter<{ close: [] }> {
       producerId,
       peerId: owner.id,
       kind: consumer.kind,
-      rtpParameters: consumer.rtpParameters,
+      rtpParameters: consumer.rtpParameters as RtpParameters,
       producerPaused: consumer.producerPaused,
-      appData: producer.appData as ProducerAppData,
+      appData: producer.appData,
     };
   }
 
@@ -142,7 +152,7 @@ export class Room extends EventEmitter<{ close: [] }> {
 
   updateProducer(peer: Peer, producerId: string, appData: ProducerAppData): void {
     const producer = this.producerOf(peer, producerId);
-    if (appData.source !== (producer.appData as ProducerAppData).source) {
+    if (appData.source !== producer.appData.source) {
       throw new RequestError('bad_request', 'a producer\'s source cannot change');
     }
     producer.appData = appData;
@@ -176,17 +186,17 @@ export class Room extends EventEmitter<{ close: [] }> {
     if (this.peers.get(peer.id) !== peer) throw new RequestError('not_joined', 'join a room first');
   }
 
-  private transportOf(peer: Peer, transportId: string, direction?: 'send' | 'recv'): types.WebRtcTransport {
+  private transportOf(peer: Peer, transportId: string, direction?: TransportAppData['direction']): types.WebRtcTransport<TransportAppData> {
     this.assertMember(peer);
     const transport = peer.transports.get(transportId);
     if (!transport) throw new RequestError('not_found', `no transport ${transportId}`);
-    if (direction && (transport.appData as { direction: string }).direction !== direction) {
+    if (direction && transport.appData.direction !== direction) {
       throw new RequestError('bad_request', `transport ${transportId} is not a ${direction} transport`);
     }
     return transport;
   }
 
-  private producerOf(peer: Peer, producerId: string): types.Producer {
+  private producerOf(peer: Peer, producerId: string): types.Producer<ProducerAppData> {
     this.assertMember(peer);
     const producer = peer.producers.get(producerId);
     if (!producer) throw new RequestError('not_found', `no producer ${producerId} of yours`);
@@ -208,6 +218,6 @@ async function media<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
-function producerInfo(peerId: string, producer: types.Producer): ProducerInfo {
-  return { producerId: producer.id, peerId, kind: producer.kind, paused: producer.paused, appData: producer.appData as ProducerAppData };
+function producerInfo(peerId: string, producer: types.Producer<ProducerAppData>): ProducerInfo {
+  return { producerId: producer.id, peerId, kind: producer.kind, paused: producer.paused, appData: producer.appData };
 }
