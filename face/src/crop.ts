@@ -2,6 +2,8 @@
 // IDN needs on the way in, and the masked paste-back on the way out.
 import type { Affine } from './align.ts';
 
+type Canvas2D = OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D;
+
 /**
  * The canvas transform for an affine in OpenCV's pixel convention (pixel i's
  * centre at i, as alignmentFor and the ArcFace template have it): a canvas
@@ -16,9 +18,29 @@ export function canvasAffine(m: Affine): Affine {
 }
 
 /** Sets canvasAffine(m); canvas's setTransform(a, b, c, d, e, f) maps x' = a·x + c·y + e, y' = b·x + d·y + f. */
-export function setAffine(ctx: OffscreenCanvasRenderingContext2D, m: Affine): void {
+export function setAffine(ctx: Canvas2D, m: Affine): void {
   const [a, b, tx, c, d, ty] = canvasAffine(m);
   ctx.setTransform(a, c, b, d, tx, ty);
+}
+
+/**
+ * Cuts the aligned crop: clears ctx's canvas and draws `source` through
+ * `toCrop` (OpenCV's convention, as alignmentFor gives it). The one way every
+ * aligned crop is made: the IDN's input, identity packs, training crops and
+ * the test judge's crops.
+ */
+export function drawAligned(ctx: Canvas2D, source: CanvasImageSource, toCrop: Affine): void {
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  setAffine(ctx, toCrop);
+  ctx.drawImage(source, 0, 0);
+}
+
+/** A new size × size crop of `source` through `toCrop`, as RGBA pixels. */
+export function alignedPixels(source: CanvasImageSource, toCrop: Affine, size: number): Uint8ClampedArray {
+  const ctx = new OffscreenCanvas(size, size).getContext('2d', { willReadFrequently: true })!;
+  drawAligned(ctx, source, toCrop);
+  return ctx.getImageData(0, 0, size, size).data;
 }
 
 /** RGBA pixels → planar RGB floats in [0, 1] (NCHW, batch 1), into `out`. */

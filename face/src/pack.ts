@@ -1,5 +1,6 @@
-// Identity pack: a versioned binary container for per-identity data (mesh
-// engine now, neural engine later). Layout, all integers little-endian:
+// Identity pack: a versioned binary container for per-identity data (the
+// mesh engine's cut-out face, the neural engine's conditioning tensors).
+// Layout, all integers little-endian:
 //
 //   "GPAK" | u32 version (1) | u32 header byte length | UTF-8 JSON header
 //   | zero padding to 8 bytes | tensor data | u32 CRC-32 of all bytes before it

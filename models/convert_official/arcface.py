@@ -3,7 +3,7 @@
 Module names equal the official `arcface.pdparams` keys (conv1, bn1, prelu, maxpool,
 layer1..4 of IRBlock{bn0, conv1, bn1, prelu, conv2, bn2, se.fc.{0,1,2}, downsample.{0,1}},
 bn2, fc, bn3), so `convert.py` maps the checkpoint 1:1 (BN stat names and Linear transposes
-aside). Layer by layer from /work/shared/docs/mobilefaceswap.md:
+aside). Layer by layer from ../shared/docs/mobilefaceswap.md (from the repo root):
 
   stem: conv1 3->64 3x3 stride 1 NO padding (112 -> 110), bn1, prelu, maxpool 2x2 (-> 55)
   IRBlock: bn0, conv1 3x3, bn1, prelu, conv2 3x3 (stride), bn2, SE; + residual

@@ -2,7 +2,7 @@
 straight from official-layout state dicts (the dicts `convert.load_pdparams` returns).
 
 Independent of both torch and Paddle: its own conv, bilinear resize, BatchNorm and
-modulation, written from /work/shared/docs/mobilefaceswap.md. Every detail a converter can get
+modulation, written from ../shared/docs/mobilefaceswap.md (from the repo root). Every detail a converter can get
 wrong is a keyword argument (BatchNorm eps, LeakyReLU slope, align_corners, demodulation eps,
 decoder concat order), so the tests can also run deliberately *wrong* variants and check
 that the test data tells them apart from the right one.

@@ -1,6 +1,6 @@
 """Our own PaddlePaddle definitions of the official MobileFaceSwap modules, for tests only.
 
-Written from /work/shared/docs/mobilefaceswap.md (no official code was copied or seen): they
+Written from the spec, ../shared/docs/mobilefaceswap.md from the repo root (no official code was copied or seen): they
 reproduce the official *state-dict names and shapes* (so `.pdparams` saved from them have the
 layout of `MobileFaceSwap_224.pdparams` / `arcface.pdparams`) and the official forward
 semantics as the spec states them, in Paddle's own ops (Paddle's Linear [in, out] layout,

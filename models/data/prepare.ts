@@ -18,10 +18,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { affineScale, alignmentFor, applyAffine, composeAffine, type Affine } from '@guise/face/align';
+import { affineScale, alignmentFor, applyAffine, type Affine } from '@guise/face/align';
 import { fivePoints, LANDMARKS_WITH_IRIS } from '@guise/face/keypoints';
 import { checkFaces, checkPhotoDimensions, checkPhotoFile, type PhotoProblemCode } from '@guise/face/photo';
-import { faceBoxes, mimeOf, openLandmarkerPage } from '../../scripts/face/headlessLandmarker.ts';
+import { visionWasmDir } from '@guise/face/pageBundle';
+import { faceBoxes, mimeOf, openLandmarkerPage, type LandmarkerWindow } from '@guise/scripts/face/headlessLandmarker';
 import { groupPairs, splitIdentities, type Split } from './split.ts';
 
 const VERSION = 'faces-v1.1';
@@ -29,7 +30,6 @@ const SEED = 'guise-faces-v1';
 const SIZES = [128, 224] as const;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const facesDir = process.env.GUISE_FACES ?? path.resolve(root, '../shared/data/faces');
-const vision = path.join(root, 'client/node_modules/@mediapipe/tasks-vision');
 const modelFile = path.join(root, 'models/face_landmarker/face_landmarker.task');
 
 interface Photo { file: string; rel: string; dataset: 'celeba' | 'deepface'; identity: string }
@@ -81,7 +81,7 @@ function listPhotos(rejects: { file: string; reason: RejectReason }[]): Photo[] 
 function inputHash(photos: Photo[], limit?: number): string {
   const h = crypto.createHash('sha256');
   h.update(`${VERSION}\n${SEED}\nlimit=${limit ?? ''}\n`);
-  for (const f of [modelFile, path.join(vision, 'package.json')]) h.update(`${path.basename(f)}:${fs.statSync(f).size}\n`);
+  for (const f of [modelFile, path.join(visionWasmDir, '../package.json')]) h.update(`${path.basename(f)}:${fs.statSync(f).size}\n`);
   for (const p of photos) {
     const s = fs.statSync(p.file);
     h.update(`${p.rel}\t${p.identity}\t${s.size}\t${Math.round(s.mtimeMs)}\n`);
@@ -89,15 +89,6 @@ function inputHash(photos: Photo[], limit?: number): string {
   return h.digest('hex');
 }
 
-
-/**
- * Canvas transform for an OpenCV-convention affine: the template and
- * alignmentFor put pixel i's centre at i, a 2-D canvas at i + 0.5 (align.ts),
- * so shift by half a pixel on both sides.
- */
-function canvasAffine(m: Affine): Affine {
-  return composeAffine([1, 0, 0.5, 0, 1, 0.5], composeAffine(m, [1, 0, -0.5, 0, 1, -0.5]));
-}
 
 async function main() {
   const opts = args();
@@ -144,7 +135,7 @@ async function main() {
       }
       let t = Date.now();
       const found = await page.evaluate(async (indices) => {
-        const w = window as any;
+        const w = window as unknown as LandmarkerWindow & { bitmaps: Map<number, ImageBitmap> };
         const results = [];
         for (const i of indices) {
           let bitmap: ImageBitmap;
@@ -189,21 +180,18 @@ async function main() {
 
       t = Date.now();
       const crops = await page.evaluate(async ({ jobs, sizes, all }) => {
-        const w = window as any;
+        const w = window as unknown as LandmarkerWindow & { bitmaps: Map<number, ImageBitmap> };
         const canvases = sizes.map((s) => {
           const c = new OffscreenCanvas(s, s);
           return { s, ctx: c.getContext('2d', { willReadFrequently: true })! };
         });
         const encoded: string[] = [];
         for (const job of jobs) {
-          const bitmap = w.bitmaps.get(job.i) as ImageBitmap;
+          const bitmap = w.bitmaps.get(job.i)!;
           const parts: Uint8Array[] = [];
           canvases.forEach(({ s, ctx }, k) => {
             const m = job.m[k]!;
-            ctx.setTransform(1, 0, 0, 1, 0, 0);
-            ctx.clearRect(0, 0, s, s);
-            ctx.setTransform(m[0], m[3], m[1], m[4], m[2], m[5]);
-            ctx.drawImage(bitmap, 0, 0);
+            w.face.drawAligned(ctx, bitmap, m);
             const rgba = ctx.getImageData(0, 0, s, s).data;
             const rgb = new Uint8Array(s * s * 3);
             for (let p = 0, q = 0; p < rgba.length; p += 4, q += 3) { rgb[q] = rgba[p]!; rgb[q + 1] = rgba[p + 1]!; rgb[q + 2] = rgba[p + 2]!; }
@@ -218,7 +206,7 @@ async function main() {
         }
         for (const i of all) { w.bitmaps.get(i)?.close(); w.bitmaps.delete(i); }
         return encoded;
-      }, { jobs: jobs.map((j) => ({ i: j.i, m: j.m.map(canvasAffine) })), sizes: [...SIZES], all: batch });
+      }, { jobs, sizes: [...SIZES], all: batch });
       cropMs += Date.now() - t;
 
       crops.forEach((b64, k) => {

@@ -1,16 +1,16 @@
 // Runs the app's engines outside the app: page/entry.ts (MeshEngine,
-// IdnEngine, FaceLandmarker) bundled with esbuild (tsx's own copy), served with
-// the wasm runtimes, the landmark model, the IDN model folders and the images
-// from a local static server with COOP/COEP (cross-origin isolated, so
+// IdnEngine, FaceLandmarker) bundled with esbuild (the face package's
+// bundleForBrowser), served with the wasm runtimes, the landmark model, the
+// IDN model folders and the images from a local static server with COOP/COEP (cross-origin isolated, so
 // onnxruntime-web gets its threads), in headless Chromium via playwright-core.
 // Large models are streamed from disk by this server, never through page.route.
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { bundleForBrowser, visionWasmDir } from '@guise/face/pageBundle';
 import type { EvalApi } from './page/entry.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -21,20 +21,6 @@ const TYPES: Record<string, string> = {
   '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json',
   '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp',
 };
-
-async function bundle(): Promise<string> {
-  const require = createRequire(path.join(root, 'package.json'));
-  // esbuild is not a direct dependency: tsx's own copy, resolved from tsx.
-  const esbuild = createRequire(require.resolve('tsx/package.json'))('esbuild') as {
-    build(o: Record<string, unknown>): Promise<{ outputFiles: { text: string }[] }>;
-  };
-  const out = await esbuild.build({
-    entryPoints: [path.join(here, 'page/entry.ts')],
-    bundle: true, format: 'esm', target: 'es2022', platform: 'browser', write: false, logLevel: 'error',
-    nodePaths: [clientModules], // bare imports (tasks-vision, onnxruntime-web, zod) resolve as the client's
-  });
-  return out.outputFiles[0]!.text;
-}
 
 export interface EvalPage {
   api: <K extends keyof EvalApi>(name: K, ...args: Parameters<EvalApi[K]>) => Promise<Awaited<ReturnType<EvalApi[K]>>>;
@@ -48,11 +34,11 @@ export interface EvalPage {
 }
 
 export async function openEvalPage(): Promise<EvalPage> {
-  const script = await bundle();
+  const script = await bundleForBrowser(path.join(here, 'page/entry.ts'));
   const images = new Map<string, string>();
   const models = new Map<string, string>();
   const mounts: [string, string][] = [
-    ['/vision/wasm/', path.join(clientModules, '@mediapipe/tasks-vision/wasm')],
+    ['/vision/wasm/', visionWasmDir],
     ['/ort/', path.join(clientModules, 'onnxruntime-web/dist')],
   ];
   const server = http.createServer((req, res) => {
@@ -100,7 +86,10 @@ export async function openEvalPage(): Promise<EvalPage> {
     const page: Page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error' && !/^INFO: Created TensorFlow Lite/.test(m.text())) errors.push(m.text()); });
+    // With the URL where the message has one ("Failed to load resource" names none in its text).
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/^INFO: Created TensorFlow Lite/.test(m.text())) errors.push(m.location().url ? `${m.text()} (${m.location().url})` : m.text());
+    });
     await page.addInitScript('window.__name = (f) => f'); // tsx's keepNames helper, inside evaluate()
     await page.goto(`${origin}/index.html`);
     await page.waitForFunction(() => !!(window as unknown as { evalApi?: unknown }).evalApi, undefined, { timeout: 60_000 });

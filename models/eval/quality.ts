@@ -3,7 +3,7 @@
 // The held-out quality table for the swap engines: on TEST-split identities
 // (never seen in training) and source × target pairs of different people,
 // each engine's identity transfer and expression/pose preservation, judged by
-// a face-recognition model the app does not use (e2e/lib/faceEmbedding.ts),
+// a face-recognition model the app does not use (judge.ts),
 // plus the landmark jitter its output adds on a face video. Writes
 // bench-results/quality.json and bench-results/quality-contact.png and prints
 // the table. See models/eval/README.md.
@@ -14,8 +14,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { checkFaces, checkPhotoDimensions, checkPhotoFile } from '@guise/face/photo';
-import { cosine, embed } from '@guise/e2e/lib/faceEmbedding';
-import { mimeOf } from '../../scripts/face/headlessLandmarker.ts';
+import { cosine, embed } from './judge.ts';
+import { mimeOf } from '@guise/scripts/face/headlessLandmarker';
 import { openEvalPage, type EvalPage } from './browser.ts';
 import { defaultCacheIndex, heldOutIdentities } from './data.ts';
 import {
@@ -125,7 +125,7 @@ export interface QualityReport {
 const b64 = (s: string) => Uint8ClampedArray.from(Buffer.from(s, 'base64'));
 
 async function judge(a: Analysis): Promise<Float32Array | null> {
-  return a.crop ? embed({ crop: b64(a.crop), landmarks: [] }) : null;
+  return a.crop ? embed({ crop: b64(a.crop) }) : null;
 }
 
 function pythonPath(): string {

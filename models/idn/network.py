@@ -1,6 +1,6 @@
 """The per-frame IDN (identity-aware dynamic network) of MobileFaceSwap.
 
-Layer by layer as /work/shared/docs/mobilefaceswap.md specifies. The 18
+Layer by layer as ../shared/docs/mobilefaceswap.md (from the repo root) specifies. The 18
 identity-specific tensors (9 depthwise kernels, 9 pointwise weights) are
 forward INPUTS, applied with functional convs, so one exported graph serves
 every identity; the shared heads (`final`, `mask`) are ordinary parameters.

@@ -1,4 +1,4 @@
-// Writes the app's face-mesh topology (client/src/face/mesh.ts) as JSON for the
+// Writes the app's face-mesh topology (face/src/mesh.ts) as JSON for the
 // Python side (teacher, guide warp, training), so both use one triangulation.
 // `pnpm exec tsx models/teacher/exportTopology.ts` rewrites it; a vitest keeps it in sync.
 import { writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 """Piecewise-affine warp of a source face onto a target's landmarks, over the app's
-own 852-triangle face mesh (face_topology.json, exported from client/src/face/mesh.ts).
+own 852-triangle face mesh (face_topology.json, exported from face/src/mesh.ts).
 
 The definition is exact so the app's TypeScript port can reproduce it:
   * pixel (x, y) has its centre at (x, y) (OpenCV / warpAffine convention);

@@ -1,4 +1,4 @@
-// The app's guide warp (client/src/face/triangleWarp.ts) from the command line,
+// The app's guide warp (face/src/triangleWarp.ts) from the command line,
 // for the parity test against warp.py (models/tests/test_guide_parity.py):
 //
 //   pnpm exec tsx models/teacher/warpCli.ts JOBS.json

@@ -1,4 +1,4 @@
-"""The app's guide warp (client/src/face/triangleWarp.ts, via models/teacher/warpCli.ts)
+"""The app's guide warp (face/src/triangleWarp.ts, via models/teacher/warpCli.ts)
 against its definition, teacher/warp.py, on real faces.
 
 Sources are real photos from ../shared/data/faces, aligned at 224 with cv2 (the

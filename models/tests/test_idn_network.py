@@ -1,4 +1,4 @@
-"""The torch IDN and IIM against the spec (/work/shared/docs/mobilefaceswap.md)."""
+"""The torch IDN and IIM against the spec (../shared/docs/mobilefaceswap.md from the repo root)."""
 import re
 from functools import lru_cache
 

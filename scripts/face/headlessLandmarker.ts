@@ -1,21 +1,30 @@
 // The app's FaceLandmarker outside the app: tasks-vision only runs in a
 // browser, so offline tools (identity packs, training data) drive it in
-// headless Chromium. The page gets `window.landmarker` (IMAGE mode) and serves
-// the caller's images at /img/<key>.
+// headless Chromium. The page loads the face package's page bundle as
+// `window.face` (the same landmarker factory and crop code as the app), gets
+// `window.landmarker` (IMAGE mode) from it, and serves the caller's images at
+// /img/<key>.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
+import { facePageScript, visionWasmDir } from '@guise/face/pageBundle';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const vision = path.join(root, 'client/node_modules/@mediapipe/tasks-vision');
 const model = path.join(root, 'models/face_landmarker/face_landmarker.task');
 
 export const mimeOf = (file: string) => (/\.png$/i.test(file) ? 'image/png' : /\.webp$/i.test(file) ? 'image/webp' : 'image/jpeg');
+
+/** What the page's window holds, for page.evaluate callbacks: `(window as unknown as LandmarkerWindow)`. */
+export interface LandmarkerWindow {
+  face: typeof import('@guise/face/page');
+  landmarker: Awaited<ReturnType<typeof import('@guise/face/page').createFaceLandmarker>>;
+}
 
 export interface LandmarkerPage { page: Page; close(): Promise<void> }
 
 /** `imageFile(key)` maps /img/<key> to a file on disk (undefined: 404). */
 export async function openLandmarkerPage(imageFile: (key: string) => string | undefined, numFaces: number): Promise<LandmarkerPage> {
+  const script = await facePageScript();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -27,20 +36,19 @@ export async function openLandmarkerPage(imageFile: (key: string) => string | un
     await page.route(`${origin}/**`, (route) => {
       const name = new URL(route.request().url()).pathname.slice(1);
       if (name === 'index.html') return route.fulfill({ body: '<!doctype html><title>landmarks</title>', contentType: 'text/html' });
-      if (name === 'vision.mjs') return route.fulfill({ path: path.join(vision, 'vision_bundle.mjs'), contentType: 'text/javascript' });
+      if (name === 'face.js') return route.fulfill({ body: script, contentType: 'text/javascript' });
       if (name === 'face_landmarker.task') return route.fulfill({ path: model, contentType: 'application/octet-stream' });
-      if (name.startsWith('wasm/')) return route.fulfill({ path: path.join(vision, name), contentType: name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript' });
+      if (name.startsWith('wasm/')) return route.fulfill({ path: path.join(visionWasmDir, name.slice(5)), contentType: name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript' });
       const image = name.startsWith('img/') ? imageFile(decodeURIComponent(name.slice(4))) : undefined;
       return image ? route.fulfill({ path: image, contentType: mimeOf(image) }) : route.fulfill({ status: 404 });
     });
     await page.goto(`${origin}/index.html`);
     await page.evaluate(async (numFaces) => {
-      const load = new Function('u', 'return import(u)') as (u: string) => Promise<any>;
-      const vision = await load('/vision.mjs');
-      const fileset = await vision.FilesetResolver.forVisionTasks('/wasm');
-      (window as any).landmarker = await vision.FaceLandmarker.createFromOptions(fileset, {
-        baseOptions: { modelAssetPath: '/face_landmarker.task', delegate: 'CPU' }, runningMode: 'IMAGE', numFaces, outputFaceBlendshapes: false,
-      });
+      // Built from a string: a literal import() in evaluate's source would be rewritten by the TS loader.
+      const load = new Function('u', 'return import(u)') as (u: string) => Promise<LandmarkerWindow['face']>;
+      const w = window as unknown as LandmarkerWindow;
+      w.face = await load('/face.js');
+      w.landmarker = await w.face.createFaceLandmarker({ wasm: '/wasm', model: '/face_landmarker.task', delegate: 'CPU', runningMode: 'IMAGE', numFaces });
     }, numFaces);
     return { page, close: () => browser.close() };
   } catch (err) {

@@ -4,7 +4,7 @@
 // NaN rows where no face was found, and OUT.f32.json with the file names.
 import fs from 'node:fs';
 import path from 'node:path';
-import { openLandmarkerPage } from './headlessLandmarker.ts';
+import { openLandmarkerPage, type LandmarkerWindow } from './headlessLandmarker.ts';
 
 const [dir, out] = process.argv.slice(2);
 if (!dir || !out) {
@@ -19,11 +19,11 @@ try {
   for (let start = 0; start < files.length; start += batch) {
     const indices = Array.from({ length: Math.min(batch, files.length - start) }, (_, k) => start + k);
     const found = await page.evaluate(async (indices) => {
-      const w = window as any;
+      const w = window as unknown as LandmarkerWindow;
       const results: { i: number; xy: number[] | null }[] = [];
       for (const i of indices) {
         const bitmap = await createImageBitmap(await (await fetch(`/img/${i}`)).blob());
-        const face = (w.landmarker.detect(bitmap).faceLandmarks as { x: number; y: number }[][])[0];
+        const face = w.landmarker.detect(bitmap).faceLandmarks[0];
         results.push({ i, xy: face ? face.flatMap((p) => [p.x * bitmap.width, p.y * bitmap.height]) : null });
         bitmap.close();
       }

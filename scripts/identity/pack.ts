@@ -2,27 +2,24 @@
 // onnxruntime-node, from the same models and the same steps as the browser:
 // FaceLandmarker (in headless Chromium: tasks-vision runs only in a browser)
 // finds exactly one face, the ArcFace 5-point alignment crops it at 224 (drawn
-// by the canvas through the app's crop.ts, in OpenCV's pixel convention), and
-// identity.onnx + conditioner.onnx produce the 18 per-identity tensors. For a
-// warp-guided model (guide_channels 4) the pack also carries the guide source
-// (guide.ts). The pack names its model, as the app's do (packFit.ts).
+// by the page's canvas with the face package's drawAligned, in OpenCV's pixel
+// convention), and the face package's IDN conditioning turns it into the pack
+// (@guise/face/idn/conditioning, which the app's worker runs on
+// onnxruntime-web). The pack names its model, as the app's do (packFit.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { canvasAffine, rgbaToPlanar } from '@guise/face/crop';
-import { checkGuideChannels, guideTensors } from '@guise/face/idn/guide';
+import { conditionIdentity, IDENTITY_CROP } from '@guise/face/idn/conditioning';
+import { checkGuideChannels } from '@guise/face/idn/guide';
 import { parseIdnManifest } from '@guise/face/idn/manifest';
-import { idnPackMeta } from '@guise/face/idn/packFit';
-import { IDENTITY_TENSORS } from '@guise/face/idn/tensors';
 import { alignmentFor, type Affine } from '@guise/face/align';
 import { fivePoints } from '@guise/face/keypoints';
-import { encodePack, float32ToFloat16Bits } from '@guise/face/pack';
-import { faceBoxes, mimeOf, openLandmarkerPage } from '../face/headlessLandmarker.ts';
+import { encodePack } from '@guise/face/pack';
 import { checkFaces, checkPhotoDimensions, checkPhotoFile, type PhotoProblem } from '@guise/face/photo';
+import { faceBoxes, mimeOf, openLandmarkerPage, type LandmarkerWindow } from '../face/headlessLandmarker.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CROP = 224;
 
 export class PackProblem extends Error {
   constructor(readonly problem: PhotoProblem) { super(problem.message); }
@@ -53,25 +50,20 @@ export async function alignedFace(photo: string): Promise<AlignedFace> {
   const { page, close } = await openLandmarkerPage((key) => (key === 'photo' ? photo : undefined), 4);
   try {
     const found = await page.evaluate(async () => {
-      let bitmap: ImageBitmap;
-      try { bitmap = await createImageBitmap(await (await fetch('/img/photo')).blob()); } catch { return null; }
-      (window as unknown as { photo: ImageBitmap }).photo = bitmap;
-      const faces = (window as any).landmarker.detect(bitmap).faceLandmarks as { x: number; y: number; z: number }[][];
-      return { width: bitmap.width, height: bitmap.height, faces: faces.map((f) => f.map((p) => ({ x: p.x, y: p.y, z: p.z }))) };
+      const w = window as unknown as LandmarkerWindow & { photo: ImageBitmap };
+      try { w.photo = await createImageBitmap(await (await fetch('/img/photo')).blob()); } catch { return null; }
+      const faces = w.landmarker.detect(w.photo).faceLandmarks;
+      return { width: w.photo.width, height: w.photo.height, faces: faces.map((f) => f.map((p) => ({ x: p.x, y: p.y, z: p.z }))) };
     });
     if (!found) throw new PackProblem({ code: 'undecodable', message: `${path.basename(photo)} could not be opened as an image.` });
     const problem = checkPhotoDimensions(found.width, found.height) ?? checkFaces(faceBoxes(found.faces, found.width, found.height), found.width, found.height);
     if (problem) throw new PackProblem(problem);
     const face = found.faces[0]!;
-    const { toCrop } = alignmentFor(fivePoints(face, found.width, found.height), CROP);
-    // As crop.ts's setAffine: the canvas transform of canvasAffine(toCrop).
+    const { toCrop } = alignmentFor(fivePoints(face, found.width, found.height), IDENTITY_CROP);
     const rgba = await page.evaluate(([m, size]) => {
-      const c = new OffscreenCanvas(size, size);
-      const ctx = c.getContext('2d', { willReadFrequently: true })!;
-      ctx.setTransform(m[0], m[3], m[1], m[4], m[2], m[5]);
-      ctx.drawImage((window as unknown as { photo: ImageBitmap }).photo, 0, 0);
-      return Array.from(ctx.getImageData(0, 0, size, size).data);
-    }, [canvasAffine(toCrop), CROP] as const);
+      const w = window as unknown as LandmarkerWindow & { photo: ImageBitmap };
+      return Array.from(w.face.alignedPixels(w.photo, m, size));
+    }, [toCrop, IDENTITY_CROP] as const);
     // The worker's FaceGeometry: pixels, z in x's scale.
     const points = Float32Array.from(face.flatMap((p) => [p.x * found.width, p.y * found.height, p.z * found.width]));
     return { rgba: Uint8ClampedArray.from(rgba), points, toCrop };
@@ -87,28 +79,16 @@ export async function packPhoto(photo: string, opts: { model?: string; label?: s
   if (fileProblem) throw new PackProblem(fileProblem);
   const model = findModel(opts.model);
   const idn = await parseIdnManifest(fs.readFileSync(path.join(model, 'manifest.json')));
-  const guideChannels = checkGuideChannels(idn.manifest.guide_channels, idn.manifest.input_channels);
+  checkGuideChannels(idn.manifest.guide_channels, idn.manifest.input_channels); // refuse an unsupported model before starting Chromium
   const aligned = await alignedFace(photo);
-  const face = rgbaToPlanar(aligned.rgba, CROP, new Float32Array(3 * CROP * CROP));
   const identity = await ort.InferenceSession.create(path.join(model, 'identity.onnx'));
   const conditioner = await ort.InferenceSession.create(path.join(model, 'conditioner.onnx'));
-  const id = await identity.run({ [identity.inputNames[0]!]: new ort.Tensor('float32', face, [1, 3, CROP, CROP]) });
-  const cond = await conditioner.run({
-    [conditioner.inputNames[0]!]: id[identity.outputNames[0]!]!,
-    [conditioner.inputNames[1]!]: id[identity.outputNames[1]!]!,
-  });
-  return encodePack({
-    engine: 'idn',
-    label: opts.label ?? path.basename(photo).replace(/\.[^.]+$/, ''),
-    createdAt: new Date().toISOString(),
-    meta: { ...idnPackMeta(idn), source: 'cli' },
-    tensors: [
-      ...IDENTITY_TENSORS.map((name) => {
-        const t = cond[name];
-        if (!t) throw new Error(`conditioner.onnx has no output ${name}`);
-        return { name, dtype: 'f16' as const, shape: [...t.dims], data: float32ToFloat16Bits(t.data as Float32Array) };
-      }),
-      ...(guideChannels ? guideTensors(aligned.rgba, aligned.points, aligned.toCrop) : []),
-    ],
-  });
+  try {
+    return encodePack(await conditionIdentity(ort, { identity, conditioner }, aligned, idn, {
+      label: opts.label ?? path.basename(photo).replace(/\.[^.]+$/, ''),
+      meta: { source: 'cli' },
+    }));
+  } finally {
+    await Promise.all([identity.release(), conditioner.release()]);
+  }
 }

@@ -1,16 +1,14 @@
-// The swap engines' one interface. The pipeline (landmarks, smoothing, frame
-// I/O) is shared; an engine only turns a frame plus face geometry into a
-// swapped frame. `mesh` is classical WebGL2; `idn` (MobileFaceSwap) is neural.
+// The engines' one interface. The pipeline (landmarks, smoothing, frame I/O)
+// is shared; an engine only turns a frame plus face geometry into a swapped
+// frame. `mesh` is classical WebGL2; `idn` (MobileFaceSwap) is neural. Both
+// are classes made by an async static `create`.
+import type { FaceGeometry } from '@guise/face/landmarker';
 import type { IdentityPack } from '@guise/face/pack';
 
 export type EngineKind = 'mesh' | 'idn';
 
-/** One face's 478 landmarks in the frame's pixel coordinates, interleaved x, y, z. */
-export interface FaceGeometry {
-  points: Float32Array;
-  width: number;
-  height: number;
-}
+/** Where onnxruntime-web runs the neural engine: wasm (SIMD + threads) or WebGPU. */
+export type IdnBackend = 'wasm' | 'webgpu';
 
 export interface SwapOptions {
   /** Match the swapped face's colour to the target's (lighting, white balance). */
@@ -26,7 +24,7 @@ export const defaultSwapOptions: SwapOptions = { colourMatch: true, keepEyes: fa
 /** Milliseconds spent in the engine's stages for the last frame. */
 export interface EngineTimings { engineMs: number; pasteMs: number }
 
-export interface SwapEngine {
+export interface Engine {
   readonly kind: EngineKind;
   /** Once per identity: the source photo and its face → a pack that can be cached and reloaded. */
   prepareIdentity(photo: ImageBitmap, face: FaceGeometry, label: string): Promise<IdentityPack>;

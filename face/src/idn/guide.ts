@@ -15,10 +15,7 @@ export const GUIDE_FACE = 'guide_face';
 export const GUIDE_LANDMARKS = 'guide_landmarks';
 export const GUIDE_CROP = 224;
 
-/** The guide channels this build can feed: none (3-channel IDN) or the warp guide (RGB + mask). */
-export const SUPPORTED_GUIDE_CHANNELS = [0, 4] as const;
-
-/** Throws unless the model's guide is one this build feeds. */
+/** Throws unless the model's guide is one this build feeds: none (3-channel IDN) or the warp guide (RGB + mask). */
 export function checkGuideChannels(guideChannels: unknown, inputChannels?: unknown): 0 | 4 {
   if (guideChannels !== 0 && guideChannels !== 4) {
     throw new Error(`this build runs the 3-channel IDN (guide_channels 0) and the warp-guided one (guide_channels 4); the model has guide_channels ${JSON.stringify(guideChannels)}`);

@@ -1,6 +1,6 @@
 // Turns graph inputs of an ONNX model into initializers, by editing the
 // protobuf bytes directly (no protobuf library needed for these few fields).
-// Used to build one identity's generator with its 18 tensors baked in: the
+// It builds one identity's generator with its 18 tensors baked in: the
 // runtime can then pre-pack those weights instead of reading them per frame.
 //
 // ModelProto.graph = 7; GraphProto.initializer = 5, .input = 11;

@@ -2,12 +2,13 @@
 // onnxruntime-web wasm) and FaceLandmarker, bundled by esbuild and driven from
 // Node (models/eval/browser.ts) through `window.evalApi`. Images come from the
 // eval's static server at /img/<key>; nothing here touches the disk.
-import { FaceLandmarker, FilesetResolver, type NormalizedLandmark } from '../../../client/node_modules/@mediapipe/tasks-vision';  // the client's copy (models/ has no node_modules)
-import { createIdnEngine } from '@guise/client/engines/idn/IdnEngine';
-import { createMeshEngine } from '@guise/client/engines/mesh/MeshEngine';
-import { defaultSwapOptions, type FaceGeometry, type SwapEngine } from '@guise/client/engines/types';
+import { IdnEngine } from '@guise/client/engines/idn/IdnEngine';
+import { MeshEngine } from '@guise/client/engines/mesh/MeshEngine';
+import { defaultSwapOptions, type Engine } from '@guise/client/engines/types';
+import { alignedPixels } from '@guise/face/crop';
 import { alignmentFor } from '@guise/face/align';
 import { fivePoints } from '@guise/face/keypoints';
+import { createFaceLandmarker, faceBox, toGeometry, type FaceGeometry } from '@guise/face/landmarker';
 import type { IdentityPack } from '@guise/face/pack';
 
 export interface EngineSpec { name: string; kind: 'mesh' | 'idn'; model?: string }
@@ -30,11 +31,11 @@ export interface TileRequest { id: string; boxFrom: string }
 const JUDGE = 112;
 const TILE = 128;
 
-let landmarker: FaceLandmarker;
+let landmarker: Awaited<ReturnType<typeof createFaceLandmarker>>;
 let faces = 1;
 const images = new Map<string, ImageBitmap>();
 const geometry = new Map<string, FaceGeometry | null>();
-const engines = new Map<string, { spec: EngineSpec; engine?: SwapEngine }>();
+const engines = new Map<string, { spec: EngineSpec; engine?: Engine }>();
 const packs = new Map<string, IdentityPack>();
 const tiles = new Map<string, ImageBitmap>();
 
@@ -51,12 +52,6 @@ async function image(key: string): Promise<ImageBitmap> {
 
 async function numFaces(n: number) {
   if (faces !== n) { await landmarker.setOptions({ numFaces: n }); faces = n; }
-}
-
-function toGeometry(l: NormalizedLandmark[], width: number, height: number): FaceGeometry {
-  const points = new Float32Array(l.length * 3);
-  l.forEach((p, i) => { points[i * 3] = p.x * width; points[i * 3 + 1] = p.y * height; points[i * 3 + 2] = p.z * width; });
-  return { points, width, height };
 }
 
 /** The face the app's tracker would see in a still (IMAGE mode, one face). */
@@ -79,15 +74,12 @@ function toBase64(bytes: Uint8ClampedArray): string {
   return btoa(s);
 }
 
-/** The judge's crop, exactly as e2e/lib/faceEmbedding.ts captureFace makes it. */
+/** The judge's crop, exactly as e2e/lib/faceEmbedding.ts captureFace makes it (the same alignment and drawAligned). */
 function judgeCrop(src: ImageBitmap, g: FaceGeometry): string {
+  // Normalised, then scaled to `src`: a fallback face may come from an image of another size.
   const n = g.points.length / 3;
   const norm = Array.from({ length: n }, (_, i) => ({ x: g.points[i * 3]! / g.width, y: g.points[i * 3 + 1]! / g.height }));
-  const m = alignmentFor(fivePoints(norm, src.width, src.height), JUDGE).toCrop;
-  const ctx = new OffscreenCanvas(JUDGE, JUDGE).getContext('2d', { willReadFrequently: true })!;
-  ctx.setTransform(m[0], m[3], m[1], m[4], m[2], m[5]);
-  ctx.drawImage(src, 0, 0);
-  return toBase64(ctx.getImageData(0, 0, JUDGE, JUDGE).data);
+  return toBase64(alignedPixels(src, alignmentFor(fivePoints(norm, src.width, src.height), JUDGE).toCrop, JUDGE));
 }
 
 async function analyse(src: ImageBitmap, fallback: FaceGeometry | null, found?: FaceGeometry | null): Promise<Analysis> {
@@ -121,7 +113,7 @@ async function keepTile(req: TileRequest | undefined, src: ImageBitmap) {
   if (req) tiles.set(req.id, await tile(src, await geometryOf(req.boxFrom)));
 }
 
-async function packFor(name: string, engine: SwapEngine, source: string): Promise<IdentityPack> {
+async function packFor(name: string, engine: Engine, source: string): Promise<IdentityPack> {
   const k = `${name}\u0000${source}`;
   let p = packs.get(k);
   if (!p) {
@@ -134,7 +126,7 @@ async function packFor(name: string, engine: SwapEngine, source: string): Promis
 }
 
 /** Runs one engine on a frame and snapshots its canvas (the engine reuses it for the next frame). */
-async function runEngine(name: string, engine: SwapEngine, source: string, target: string): Promise<{ out: ImageBitmap; ms: number }> {
+async function runEngine(name: string, engine: Engine, source: string, target: string): Promise<{ out: ImageBitmap; ms: number }> {
   const tg = await geometryOf(target);
   if (!tg) throw new Error(`no face in target ${target}`);
   const pack = await packFor(name, engine, source);
@@ -147,10 +139,7 @@ async function runEngine(name: string, engine: SwapEngine, source: string, targe
 
 const api = {
   async init(landmarkerModel: string): Promise<{ crossOriginIsolated: boolean }> {
-    const fileset = await FilesetResolver.forVisionTasks('/vision/wasm');
-    landmarker = await FaceLandmarker.createFromOptions(fileset, {
-      baseOptions: { modelAssetPath: landmarkerModel, delegate: 'CPU' }, runningMode: 'IMAGE', numFaces: 1, outputFaceBlendshapes: false,
-    });
+    landmarker = await createFaceLandmarker({ wasm: '/vision/wasm', model: landmarkerModel, delegate: 'CPU', runningMode: 'IMAGE', numFaces: 1 });
     return { crossOriginIsolated: self.crossOriginIsolated };
   },
 
@@ -161,7 +150,7 @@ const api = {
       try {
         // mesh: a fresh engine per pair (see swapPairs), so no instance here.
         const engine = spec.kind === 'idn'
-          ? await createIdnEngine({ idnModel: spec.model!, ortWasm: '/ort/', visionWasm: '/vision/wasm', landmarkerModel: '' }, 'wasm')
+          ? await IdnEngine.create({ idnModel: spec.model!, ortWasm: '/ort/' }, 'wasm')
           : undefined;
         engines.set(spec.name, { spec, engine });
         result[spec.name] = null;
@@ -180,14 +169,7 @@ const api = {
       try {
         const b = await image(key);
         const found = landmarker.detect(b).faceLandmarks.map((f) => toGeometry(f, b.width, b.height));
-        const boxes = found.map((g) => {
-          let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
-          for (let i = 0; i < g.points.length; i += 3) {
-            x0 = Math.min(x0, g.points[i]!); x1 = Math.max(x1, g.points[i]!);
-            y0 = Math.min(y0, g.points[i + 1]!); y1 = Math.max(y1, g.points[i + 1]!);
-          }
-          return { width: x1 - x0, height: y1 - y0 };
-        });
+        const boxes = found.map((g) => { const { width, height } = faceBox(g); return { width, height }; });
         out.push({ key, width: b.width, height: b.height, boxes });
       } catch (e) {
         out.push({ key, width: 0, height: 0, boxes: [], error: String(e) });
@@ -223,7 +205,7 @@ const api = {
     if (!e) throw new Error(`engine ${name} was not started`);
     const results: Analysis[] = [], ms: number[] = [];
     for (const p of pairs) {
-      const engine = e.engine ?? createMeshEngine();
+      const engine = e.engine ?? await MeshEngine.create();
       try {
         const r = await runEngine(name, engine, p.source, p.target);
         results.push(await analyse(r.out, await geometryOf(p.target)));
@@ -241,7 +223,7 @@ const api = {
   async swapVideo(name: string, source: string, frames: string[]): Promise<{ landmarks: (number[] | null)[]; ms: number[] }> {
     const e = engines.get(name);
     if (!e) throw new Error(`engine ${name} was not started`);
-    const engine = e.engine ?? createMeshEngine();
+    const engine = e.engine ?? await MeshEngine.create();
     const landmarks: (number[] | null)[] = [], ms: number[] = [];
     try {
       for (const f of frames) {

@@ -6,7 +6,8 @@ import { colourTransfer, labStats, type ColourStats, type ColourTransfer } from 
 import * as mesh from '@guise/face/mesh';
 import { tensor, type IdentityPack, type PackTensor } from '@guise/face/pack';
 import { createBuffer, createTarget, createTexture, deleteTarget, type Target } from '../gl.ts';
-import type { EngineTimings, FaceGeometry, SwapEngine, SwapOptions } from '../types.ts';
+import type { FaceGeometry } from '@guise/face/landmarker';
+import type { Engine, EngineTimings, SwapOptions } from '../types.ts';
 import { createCompositeProgram } from './programs/composite.ts';
 import { createStatsProgram } from './programs/stats.ts';
 import { ATTR, createWarpProgram } from './programs/warp.ts';
@@ -82,7 +83,7 @@ function initGpu(gl: WebGL2RenderingContext) {
   };
 }
 
-class MeshEngine implements SwapEngine {
+export class MeshEngine implements Engine {
   readonly kind = 'mesh' as const;
   readonly timings: EngineTimings = { engineMs: 0, pasteMs: 0 };
   private readonly canvas = new OffscreenCanvas(1, 1);
@@ -93,7 +94,7 @@ class MeshEngine implements SwapEngine {
   private frameNo = 0;
   private disposed = false;
 
-  constructor() {
+  private constructor() {
     // preventDefault lets the browser restore a lost context; every GL object
     // died with the old one, so start over lazily.
     this.canvas.addEventListener('webglcontextlost', (e) => e.preventDefault());
@@ -102,6 +103,11 @@ class MeshEngine implements SwapEngine {
       this.packs.clear();
       this.target = null;
     });
+  }
+
+  /** The GL context and programs are made on the first identity or frame. */
+  static async create(): Promise<MeshEngine> {
+    return new MeshEngine();
   }
 
   private init(): Gpu {
@@ -315,8 +321,4 @@ function transferFor(source: ColourStats, target: ColourStats): ColourTransfer {
 function blend(a: ColourStats, b: ColourStats, k: number): ColourStats {
   const mix = (x: number[], y: number[]) => x.map((v, i) => v + (y[i]! - v) * k) as [number, number, number];
   return { mean: mix(a.mean, b.mean), std: mix(a.std, b.std), count: b.count };
-}
-
-export function createMeshEngine(): SwapEngine {
-  return new MeshEngine();
 }
