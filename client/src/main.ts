@@ -1,22 +1,22 @@
 import { mount } from 'svelte';
 import { parseParams } from './app/params.ts';
 import { CallSession } from './call/CallSession.ts';
-import { faceSwap } from './swap/faceSwap.ts';
+import { faceChoice } from './faces/faceChoice.ts';
 import App from './ui/App.svelte';
 import './ui/theme.css';
 
 declare global {
   interface Window {
     /** For end-to-end tests and debugging from the console. */
-    __guise: { session: CallSession; faceSwap: typeof faceSwap };
+    __guise: { session: CallSession; faceChoice: typeof faceChoice };
   }
 }
 
 const session = new CallSession();
 const launch = parseParams(location.search);
-window.__guise = { session, faceSwap };
-void faceSwap.discoverEngines(launch.engine);
-if (launch.identity) void faceSwap.select(launch.identity).catch(() => {});
+window.__guise = { session, faceChoice };
+void faceChoice.discoverEngines(launch.engine);
+if (launch.identity) void faceChoice.select(launch.identity).catch(() => {});
 
 // Closing the tab closes the socket too; saying goodbye first is just faster for the others.
 window.addEventListener('pagehide', () => session.leave());

@@ -94,6 +94,20 @@ describe('EngineSlot', () => {
     expect(f.starts.filter((s) => s.kind === 'idn')).toHaveLength(2);
   });
 
+  it('wants: a request for the engine (and backend) already wanted asks for nothing new', () => {
+    const f = factory();
+    const slot = new EngineSlot<Fake>(f.make);
+    slot.choose('mesh');
+    expect(slot.wants('mesh')).toBe(true);
+    expect(slot.wants('idn')).toBe(false);
+    void slot.want('idn', 'wasm').catch(() => {});
+    expect(slot.wants('idn')).toBe(true); // absent keeps the backend
+    expect(slot.wants('idn', 'wasm')).toBe(true);
+    expect(slot.wants('idn', 'webgpu')).toBe(false);
+    expect(slot.wants('idn', 'auto')).toBe(false);
+    expect(f.starts).toHaveLength(1); // asking never started anything
+  });
+
   it('disposes every engine on disposeAll', async () => {
     const f = factory();
     const slot = new EngineSlot<Fake>(f.make);

@@ -26,12 +26,12 @@ export async function benchSwap(server: RunningServer, seconds: number): Promise
     // Warm up: the model loads, the identity is prepared, the face is tracked.
     await p.page.waitForFunction(() => {
       let s: { stats: { faceFound: boolean } | null; selected: string | null } | undefined;
-      window.__guise.faceSwap.subscribe((v) => { s = v; })();
+      window.__guise.faceChoice.subscribe((v) => { s = v; })();
       return s?.selected === 'sample:astronaut' && s.stats?.faceFound;
     }, undefined, { timeout: 60_000 });
     const samples = await p.page.evaluate((ms) => new Promise<unknown[]>((resolve) => {
       const got: unknown[] = [];
-      const off = window.__guise.faceSwap.subscribe((v) => { if (v.stats) got.push(v.stats); });
+      const off = window.__guise.faceChoice.subscribe((v) => { if (v.stats) got.push(v.stats); });
       setTimeout(() => { off(); resolve(got); }, ms);
     }), seconds * 1000) as { fpsIn: number; fpsOut: number; landmarksMs: number; engineMs: number; pasteMs: number; dropped: number; faceFound: boolean }[];
     const found = samples.filter((s) => s.faceFound);

@@ -5,7 +5,15 @@ import type { FakeCamera } from './y4m.ts';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export interface Participant { browser: Browser; page: Page; errors: string[]; warnings: string[]; close(): Promise<void> }
+export interface Participant {
+  browser: Browser;
+  page: Page;
+  errors: string[];
+  warnings: string[];
+  /** Every request the page made outside its own origin: the app must serve everything itself. */
+  offOrigin: string[];
+  close(): Promise<void>;
+}
 
 /** The fake capture file is per browser process, so each participant gets its own browser. */
 export async function launchParticipant(camera: FakeCamera, opts: { denyMedia?: boolean; extraArgs?: string[] } = {}): Promise<Participant> {
@@ -28,15 +36,26 @@ export async function launchParticipant(camera: FakeCamera, opts: { denyMedia?: 
   const page = await context.newPage();
   const errors: string[] = [];
   const warnings: string[] = [];
+  const offOrigin: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => {
+    const { url } = m.location();
     // The app probes for an optional neural model; a build without one answers 404.
-    if (m.type() === 'error' && m.location().url.endsWith('/models/idn/manifest.json')) return;
-    if (m.type() === 'error') errors.push(m.text());
-    if (m.type() === 'warning') warnings.push(m.text());
+    if (m.type() === 'error' && url.endsWith('/models/idn/manifest.json')) return;
+    // "Failed to load resource" names no URL in its text: the location has it.
+    const text = url && !m.text().includes(url) ? `${m.text()} (${url})` : m.text();
+    if (m.type() === 'error') errors.push(text);
+    if (m.type() === 'warning') warnings.push(text);
+  });
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (!/^https?:$/.test(url.protocol)) return; // data:, blob:
+    const app = new URL(page.url());
+    // Before the first navigation the page is about:blank; the app's own origin is whatever it navigated to.
+    if (app.protocol.startsWith('http') && url.origin !== app.origin) offOrigin.push(r.url());
   });
   return {
-    browser, page, errors, warnings,
+    browser, page, errors, warnings, offOrigin,
     close: () => browser.close().catch(() => {}),
   };
 }
@@ -46,7 +65,17 @@ export async function launchParticipant(camera: FakeCamera, opts: { denyMedia?: 
  * which Chromium reports as console errors; those are not the app's.
  */
 export function appErrors(p: Participant): string[] {
-  return p.errors.filter((e) => !/^INFO: Created TensorFlow Lite/.test(e));
+  return [
+    ...p.errors.filter((e) => !/^INFO: Created TensorFlow Lite/.test(e)),
+    ...p.offOrigin.map((url) => `requested outside the app's origin: ${url}`),
+  ];
+}
+
+/** Waits, however long it takes, until the remote tile has decoded `more` frames beyond `before`: frames flow. */
+export async function waitForDecodedFrames(page: Page, peerName: string, before: number, more: number): Promise<void> {
+  await page.waitForFunction(([sel, n]) =>
+    (document.querySelector(sel as string) as HTMLVideoElement | null)?.getVideoPlaybackQuality().totalVideoFrames! > (n as number),
+  [`${remoteTile(peerName)} video[data-testid="tile-video"]`, before + more] as const);
 }
 
 /** Opens the app at `url` and waits until it has started (not for 'load': see joinCall). */

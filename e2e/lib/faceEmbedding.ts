@@ -1,63 +1,41 @@
 // A face-recognition judge for tests: landmarks from the app's own
-// FaceLandmarker (run in a test page), ArcFace-style 5-point alignment with the
-// app's own alignment math, and a 512-d embedding from an ONNX model run here
-// under onnxruntime-node. The model (faceplugin-face-recognition-js, 112×112
-// input) is a test-only dependency and never ships with the app.
-import { createRequire } from 'node:module';
+// FaceLandmarker (run in a test page through the face package's page bundle),
+// ArcFace-style 5-point alignment and crop with the app's own alignment math
+// and drawAligned, and the quality eval's embedding (models/eval/judge.ts).
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import type { Page } from 'playwright-core';
 import { alignmentFor } from '@guise/face/align';
 import { fivePoints } from '@guise/face/keypoints';
+import { facePageScript, visionWasmDir } from '@guise/face/pageBundle';
+import { cosine, embed, JUDGE_CROP } from '@guise/models/eval/judge';
 import { repoRoot } from './paths.ts';
 
-const require = createRequire(import.meta.url);
-const modelPath = path.join(path.dirname(require.resolve('faceplugin-face-recognition-js/package.json')), 'model/fr_feature.onnx');
-let session: Promise<ort.InferenceSession> | undefined;
-
-/** The model's input: an aligned 112×112 RGB crop, NCHW, normalised as the model was trained. */
-function toInput(rgba: Uint8ClampedArray, size: number): Float32Array {
-  const out = new Float32Array(3 * size * size);
-  for (let i = 0; i < size * size; i++) {
-    for (let ch = 0; ch < 3; ch++) out[ch * size * size + i] = (rgba[i * 4 + ch]! - 127) / 128;
-  }
-  return out;
-}
-
-/** Embeds one captured face (see captureFace): a unit-length 512-d vector. */
-export async function embed(face: CapturedFace): Promise<Float32Array> {
-  session ??= ort.InferenceSession.create(modelPath);
-  const s = await session;
-  const input = new ort.Tensor('float32', toInput(face.crop, 112), [1, 3, 112, 112]);
-  const out = await s.run({ [s.inputNames[0]!]: input });
-  const v = out[s.outputNames[0]!]!.data as Float32Array;
-  const norm = Math.hypot(...v);
-  return v.map((x) => x / norm);
-}
-
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
+export { cosine, embed };
 
 /**
- * Serves tasks-vision and the app's face model to a test page under /__e2e/,
- * same origin as the app (so its cross-origin isolation headers allow them).
+ * Serves the face package's page bundle (page.ts), tasks-vision's wasm and the
+ * app's face model to a test page under /__e2e/, same origin as the app (so
+ * its cross-origin isolation headers allow them).
  */
 export async function installLandmarkerRoutes(page: Page): Promise<void> {
-  const vision = path.join(repoRoot, 'client/node_modules/@mediapipe/tasks-vision');
-  const files: Record<string, string> = {
-    'vision_bundle.mjs': path.join(vision, 'vision_bundle.mjs'),
-    'face_landmarker.task': path.join(repoRoot, 'models/face_landmarker/face_landmarker.task'),
-  };
+  const script = await facePageScript();
+  const headers = { 'Cross-Origin-Resource-Policy': 'same-origin' };
+  const model = path.join(repoRoot, 'models/face_landmarker/face_landmarker.task');
   await page.route('**/__e2e/**', async (route) => {
     const name = new URL(route.request().url()).pathname.replace(/^\/__e2e\//, '');
-    const file = files[name] ?? (name.startsWith('wasm/') ? path.join(vision, name) : undefined);
+    if (name === 'face.js') return route.fulfill({ body: script, headers: { ...headers, 'Content-Type': 'text/javascript' } });
+    const file = name === 'face_landmarker.task' ? model : name.startsWith('wasm/') ? path.join(visionWasmDir, name.slice(5)) : undefined;
     if (!file) return route.fulfill({ status: 404 });
-    const type = file.endsWith('.mjs') || file.endsWith('.js') ? 'text/javascript' : file.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream';
-    await route.fulfill({ path: file, headers: { 'Content-Type': type, 'Cross-Origin-Resource-Policy': 'same-origin' } });
+    const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream';
+    await route.fulfill({ path: file, headers: { ...headers, 'Content-Type': type } });
   });
+}
+
+/** What a test page's window holds once captureFace has run. */
+interface JudgeWindow {
+  __e2eFace?: Promise<{ face: typeof import('@guise/face/page'); landmarker: Awaited<ReturnType<typeof import('@guise/face/page').createFaceLandmarker>> }>;
+  __e2eFrame?: ImageBitmap;
+  __e2eRecording?: { frames: ImageBitmap[] };
 }
 
 export interface CapturedFace { crop: Uint8ClampedArray; landmarks: { x: number; y: number }[] }
@@ -69,36 +47,30 @@ export interface CapturedFace { crop: Uint8ClampedArray; landmarks: { x: number;
  */
 export async function captureFace(page: Page, selector: string, recordedFrame?: number): Promise<CapturedFace | null> {
   const found = await page.evaluate(async ([sel, recorded]) => {
-    type Landmarker = { detect(i: ImageBitmap): { faceLandmarks: { x: number; y: number }[][] } };
-    const w = window as unknown as { __e2eLandmarker?: Promise<Landmarker>; __e2eFrame?: ImageBitmap };
-    w.__e2eLandmarker ??= (async () => {
+    const w = window as unknown as JudgeWindow;
+    w.__e2eFace ??= (async () => {
       // Built from a string: vitest rewrites a literal import() in this function's source.
-      const load = new Function('u', 'return import(u)') as (u: string) => Promise<any>;
-      const vision = await load(`${location.origin}/__e2e/vision_bundle.mjs`);
-      const fileset = await vision.FilesetResolver.forVisionTasks(`${location.origin}/__e2e/wasm`);
-      return vision.FaceLandmarker.createFromOptions(fileset, {
-        baseOptions: { modelAssetPath: `${location.origin}/__e2e/face_landmarker.task`, delegate: 'CPU' },
-        runningMode: 'IMAGE', numFaces: 1, outputFaceBlendshapes: false,
+      const load = new Function('u', 'return import(u)') as (u: string) => Promise<typeof import('@guise/face/page')>;
+      const face = await load(`${location.origin}/__e2e/face.js`);
+      const landmarker = await face.createFaceLandmarker({
+        wasm: `${location.origin}/__e2e/wasm`, model: `${location.origin}/__e2e/face_landmarker.task`, delegate: 'CPU', runningMode: 'IMAGE', numFaces: 1,
       });
+      return { face, landmarker };
     })();
-    if (w.__e2eFrame && !(w as any).__e2eRecording?.frames.includes(w.__e2eFrame)) w.__e2eFrame.close();
+    if (w.__e2eFrame && !w.__e2eRecording?.frames.includes(w.__e2eFrame)) w.__e2eFrame.close();
     // One snapshot for both steps: the video moves on between evaluate calls.
     w.__e2eFrame = recorded !== null
-      ? (w as any).__e2eRecording.frames[recorded] as ImageBitmap
+      ? w.__e2eRecording!.frames[recorded]!
       : await createImageBitmap(document.querySelector(sel!) as HTMLVideoElement | HTMLImageElement);
-    const face = (await w.__e2eLandmarker).detect(w.__e2eFrame).faceLandmarks[0];
+    const face = (await w.__e2eFace).landmarker.detect(w.__e2eFrame).faceLandmarks[0];
     return face ? { landmarks: face.map((p) => ({ x: p.x, y: p.y })), width: w.__e2eFrame.width, height: w.__e2eFrame.height } : null;
   }, [selector, recordedFrame ?? null] as const);
   if (!found) return null;
-  const { toCrop } = alignmentFor(fivePoints(found.landmarks, found.width, found.height), 112);
-  const crop = await page.evaluate((m) => {
-    const frame = (window as unknown as { __e2eFrame: ImageBitmap }).__e2eFrame;
-    const c = new OffscreenCanvas(112, 112);
-    const ctx = c.getContext('2d', { willReadFrequently: true })!;
-    ctx.setTransform(m[0], m[3], m[1], m[4], m[2], m[5]); // canvas order: a, b(=c), c(=b), d, e, f
-    ctx.drawImage(frame, 0, 0);
-    return Array.from(ctx.getImageData(0, 0, 112, 112).data);
-  }, toCrop);
+  const { toCrop } = alignmentFor(fivePoints(found.landmarks, found.width, found.height), JUDGE_CROP);
+  const crop = await page.evaluate(async ([m, size]) => {
+    const w = window as unknown as JudgeWindow;
+    return Array.from((await w.__e2eFace!).face.alignedPixels(w.__e2eFrame!, m, size));
+  }, [toCrop, JUDGE_CROP] as const);
   return { crop: Uint8ClampedArray.from(crop), landmarks: found.landmarks };
 }
 

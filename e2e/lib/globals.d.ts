@@ -2,6 +2,6 @@
 interface Window {
   __guise: {
     session: import('@guise/client/call/CallSession').CallSession;
-    faceSwap: import('@guise/client/swap/faceSwap').FaceSwap;
+    faceChoice: import('@guise/client/faces/faceChoice').FaceChoice;
   };
 }

@@ -1,14 +1,14 @@
-// The app's face-swap state (window.__guise.faceSwap) as the tests read it.
+// The person's face choices and the swap's stats (window.__guise.faceChoice) as the tests read them.
 import type { Page } from 'playwright-core';
 import type { EngineKind } from '@guise/client/engines/types';
-import type { FaceSwapState } from '@guise/client/swap/faceSwap';
+import type { FaceChoiceState } from '@guise/client/faces/faceChoice';
 
 /** The state right now. */
 export const swapState = (page: Page) => page.evaluate(() => {
   let v: unknown;
-  window.__guise.faceSwap.subscribe((s) => { v = s; })();
+  window.__guise.faceChoice.subscribe((s) => { v = s; })();
   return v;
-}) as Promise<FaceSwapState>;
+}) as Promise<FaceChoiceState>;
 
 /**
  * Waits until `engine` is swapping: the identity (`selected`, or any) is
@@ -18,7 +18,7 @@ export const swapState = (page: Page) => page.evaluate(() => {
 export async function waitForSwapping(page: Page, engine: EngineKind, selected?: string, timeout = 120_000): Promise<void> {
   await page.waitForFunction(({ engine, selected }) => {
     let ok = false;
-    window.__guise.faceSwap.subscribe((s) => {
+    window.__guise.faceChoice.subscribe((s) => {
       ok = s.engine === engine && (selected === undefined ? s.selected !== null : s.selected === selected)
         && !s.preparing && !!s.stats?.faceFound && s.stats.engineMs > 0;
     })();

@@ -1,7 +1,7 @@
 // Two real browsers in one room on the real server: each sees and hears the
 // other, the pictures are the other's camera, and leave/rejoin work.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appErrors, decodedFrames, joinCall, launchParticipant, remoteAudioLevel, remoteThumbnail, remoteTile, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
+import { appErrors, decodedFrames, joinCall, launchParticipant, remoteAudioLevel, remoteThumbnail, remoteTile, waitForDecodedFrames, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
 import { startServer, type RunningServer } from '../lib/server.ts';
 import { bestCorrelation, meanAbsDiff } from '../lib/thumbnail.ts';
 import { fakeCamera, y4mThumbnails } from '../lib/y4m.ts';
@@ -49,15 +49,12 @@ describe('two-browser call', () => {
       const size = await waitForRemoteVideo(viewer.page, senderName);
       expect(size).toEqual({ width: 640, height: 480 });
 
-      // Frames flow: many are decoded, and the picture changes over time.
-      const framesBefore = await decodedFrames(viewer.page, senderName);
+      // Frames flow and the picture changes over time (how fast is pnpm bench's to say).
       const shots = [await remoteThumbnail(viewer.page, senderName)];
       for (let i = 0; i < 3; i++) {
-        await viewer.page.waitForTimeout(700);
+        await waitForDecodedFrames(viewer.page, senderName, await decodedFrames(viewer.page, senderName), 15);
         shots.push(await remoteThumbnail(viewer.page, senderName));
       }
-      const decoded = (await decodedFrames(viewer.page, senderName)) - framesBefore;
-      expect(decoded, 'frames decoded in ~2 s').toBeGreaterThan(20);
       expect(Math.max(...shots.slice(1).map((s) => meanAbsDiff(shots[0]!, s))), 'picture change').toBeGreaterThan(0.5);
 
       // And it is the sender's camera: each shot matches one of the sender's
@@ -90,10 +87,7 @@ describe('two-browser call', () => {
     await alice.page.waitForSelector(`${bobsTileAtAlice} [data-testid="mic-off"]`, { state: 'detached' });
     await alice.page.waitForSelector(`${bobsTileAtAlice} [data-testid="camera-off"]`, { state: 'detached' });
     // Frames flow again after the camera comes back.
-    const before = await decodedFrames(alice.page, 'Bob');
-    await alice.page.waitForFunction(([sel, n]) =>
-      (document.querySelector(sel as string) as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames > (n as number) + 10,
-    [`${bobsTileAtAlice} video[data-testid="tile-video"]`, before] as const);
+    await waitForDecodedFrames(alice.page, 'Bob', await decodedFrames(alice.page, 'Bob'), 10);
   });
 
   it('has an About box in the call: the synthetic-video disclosure and the models\' licences', async () => {

@@ -13,7 +13,7 @@ import { IDENTITY_TENSORS } from '@guise/face/idn/tensors';
 import { arcfaceTemplate, invertAffine, type Affine } from '@guise/face/align';
 import { fivePoints } from '@guise/face/keypoints';
 import { decodePack, float16BitsToFloat32, type IdentityPack } from '@guise/face/pack';
-import { alignedFace, findModel, packPhoto, PackProblem } from '../../scripts/identity/pack.ts';
+import { alignedFace, findModel, packPhoto, PackProblem } from '@guise/scripts/identity/pack';
 import { cacheDir } from '../lib/paths.ts';
 import { randomIdnModel } from '../lib/models.ts';
 import { facelessPng, kitPhoto } from '../lib/photos.ts';

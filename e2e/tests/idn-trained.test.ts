@@ -59,7 +59,7 @@ describe('the shipped trained IDN in a call', () => {
     await openApp(alice.page, `${server.url}/?room=${room}&name=Alice`);
     await alice.page.waitForFunction(() => {
       let kinds: string[] = [];
-      window.__guise.faceSwap.subscribe((s) => { kinds = s.engines.map((e) => e.kind); })();
+      window.__guise.faceChoice.subscribe((s) => { kinds = s.engines.map((e) => e.kind); })();
       return kinds.includes('idn');
     }, undefined, { timeout: 60_000 });
     await alice.page.click('[data-testid="about-open"]');

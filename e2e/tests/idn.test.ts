@@ -15,8 +15,8 @@ import { parseIdnManifest } from '@guise/face/idn/manifest';
 import { IDENTITY_TENSORS } from '@guise/face/idn/tensors';
 import { packCacheKey } from '@guise/client/identity/cache';
 import { decodePack, PACK_FORMAT_VERSION } from '@guise/face/pack';
-import { packPhoto } from '../../scripts/identity/pack.ts';
-import { appErrors, decodedFrames, joinCall, launchParticipant, openApp, remoteTile, type Participant, waitForRemoteVideo } from '../lib/browser.ts';
+import { packPhoto } from '@guise/scripts/identity/pack';
+import { appErrors, decodedFrames, joinCall, launchParticipant, openApp, remoteTile, type Participant, waitForDecodedFrames, waitForRemoteVideo } from '../lib/browser.ts';
 import { maxAbsDiff, randomIdnModel, readFixture } from '../lib/models.ts';
 import { repoRoot } from '../lib/paths.ts';
 
@@ -27,7 +27,7 @@ import { swapState, waitForSwapping } from '../lib/swapState.ts';
 import { fakeCamera } from '../lib/y4m.ts';
 
 /** Counts the app has kept since the page loaded. */
-const cacheHits = (p: Participant) => p.page.evaluate(() => window.__guise.faceSwap.cacheHits);
+const cacheHits = (p: Participant) => p.page.evaluate(() => window.__guise.faceChoice.cacheHits);
 
 /** The identity packs the app cached in IndexedDB, by key (base64 bytes). */
 const cachedPacks = (p: Participant) => p.page.evaluate(() => new Promise<Record<string, string>>((resolve, reject) => {
@@ -112,12 +112,10 @@ describe('idn engine in a call', () => {
     await joinCall(bob.page, server.url, room, 'Bob');
     await waitForRemoteVideo(bob.page, 'Alice');
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`);
-    const before = await decodedFrames(bob.page, 'Alice');
-    await bob.page.waitForTimeout(3000);
+    await waitForDecodedFrames(bob.page, 'Alice', await decodedFrames(bob.page, 'Alice'), 5);
     const view = await swapState(alice.page);
     console.log('idn stats at the sender:', view.stats);
     expect(view.error).toBeNull();
-    expect(await decodedFrames(bob.page, 'Alice')).toBeGreaterThan(before + 5);
     // The pack went to the cache under the idn engine's key.
     const keys = await alice.page.evaluate(() => new Promise<string[]>((resolve) => {
       const open = indexedDB.open('guise');
@@ -138,7 +136,7 @@ describe('idn engine in a call', () => {
       let stop = false;
       const onFrame = (now: number) => { times.push(now); if (!stop) video.requestVideoFrameCallback(onFrame); };
       video.requestVideoFrameCallback(onFrame);
-      const fs = window.__guise.faceSwap;
+      const fs = window.__guise.faceChoice;
       for (let i = 0; i < 6; i++) {
         await fs.select(i % 2 ? null : 'sample:astronaut');
         await new Promise((r) => setTimeout(r, 300));
@@ -154,13 +152,13 @@ describe('idn engine in a call', () => {
   });
 
   it('takes a backend override from the settings and keeps swapping', async () => {
-    await alice.page.evaluate(() => window.__guise.faceSwap.select('sample:astronaut'));
+    await alice.page.evaluate(() => window.__guise.faceChoice.select('sample:astronaut'));
     await alice.page.click('[data-testid="face-sheet"] summary');
     await alice.page.selectOption('[data-testid="idn-backend-select"]', 'wasm');
     await alice.page.waitForTimeout(1500);
     await alice.page.waitForFunction(() => {
       let ok = false;
-      window.__guise.faceSwap.subscribe((s) => { ok = s.idnBackend === 'wasm' && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
+      window.__guise.faceChoice.subscribe((s) => { ok = s.idnBackend === 'wasm' && !!s.stats?.faceFound && s.stats.engineMs > 0; })();
       return ok;
     }, undefined, { timeout: 60_000 });
     expect((await swapState(alice.page)).error).toBeNull();
@@ -189,15 +187,13 @@ describe('warp-guided idn engine (guide_channels 4) in a call', () => {
     await joinCall(bob.page, server.url, room, 'Bob');
     await waitForRemoteVideo(bob.page, 'Alice');
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`);
-    const before = await decodedFrames(bob.page, 'Alice');
-    await bob.page.waitForTimeout(3000);
+    await waitForDecodedFrames(bob.page, 'Alice', await decodedFrames(bob.page, 'Alice'), 5);
     const view = await swapState(alice.page);
     console.log('guided idn stats at the sender:', view.stats);
     expect(view.error).toBeNull();
     expect(view.stats?.faceFound).toBe(true);
     expect(view.stats!.engineMs).toBeGreaterThan(0); // crop + guide warp + generator
     expect(view.stats!.landmarksMs).toBeGreaterThan(0);
-    expect(await decodedFrames(bob.page, 'Alice')).toBeGreaterThan(before + 5);
 
     // The pack built in the worker carries the guide's source: the aligned 224 crop and its landmarks.
     const packs = Object.entries(await cachedPacks(alice)).filter(([k]) => k.startsWith('idn:v1:'));

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EngineSummary } from '../../models/eval/metrics.ts';
-import { DEFAULT_IDN, defaultOptions, runQuality, type QualityReport } from '../../models/eval/quality.ts';
+import type { EngineSummary } from '@guise/models/eval/metrics';
+import { DEFAULT_IDN, defaultOptions, runQuality, type QualityReport } from '@guise/models/eval/quality';
 
 /** Identity gain over the unchanged target: measured ≈ 0.47 (mesh), ≈ 0.43 (teacher) on the quick pairs. */
 const MIN_ID_GAIN = 0.2;

@@ -4,7 +4,3 @@ export interface Sample { name: string; label: string; url: string; credit: stri
 export const samples: Sample[] = [
   { name: 'astronaut', label: 'Astronaut', url: 'samples/astronaut.jpg', credit: 'Eileen Collins, NASA (public domain)' },
 ];
-
-export function sampleByName(name: string): Sample | undefined {
-  return samples.find((s) => s.name === name);
-}

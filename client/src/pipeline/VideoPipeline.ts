@@ -1,9 +1,9 @@
-// THE SWAP SEAM. Everything the call publishes as camera video comes out of a
-// VideoPipeline; the call code never sends the raw camera track. Today the
-// pipeline is a passthrough. The face swap (a Worker running insertable
-// streams) replaces createVideoPipeline() below and nothing else: its output
-// track goes out instead, and `synthetic` flips the "synthetic video"
-// disclosure that receivers see in the producer's appData.
+// The camera → published-track seam. Everything the call publishes as camera
+// video comes out of a VideoPipeline; the call code never sends the raw camera
+// track. FacePipeline (the camera worker) is the one that changes the video;
+// createVideoPipeline() below passes the camera through where that can't run.
+// `synthetic` flips the "synthetic video" disclosure that receivers see in the
+// producer's appData.
 
 /** What receivers are told about the published video. */
 export interface Disclosure {
@@ -29,7 +29,7 @@ export interface VideoPipeline {
 
 export type VideoPipelineFactory = (input: MediaStreamTrack) => VideoPipeline;
 
-/** Passthrough: output is the camera track itself (where the swap worker can't run). */
+/** Passthrough: output is the camera track itself (where the camera worker can't run). */
 export const createVideoPipeline: VideoPipelineFactory = (input) => ({
   output: input,
   synthetic: false,

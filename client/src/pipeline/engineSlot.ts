@@ -1,14 +1,12 @@
-// Which swap engine the worker draws with. Engines start asynchronously (the
+// Which engine the worker draws with. Engines start asynchronously (the
 // neural one loads its models), requests arrive at any time, and the latest
 // request always wins: an engine that finishes starting after another one was
 // asked for is kept for later, not used. The first engine is chosen with the
 // pipeline's start but only started once the face tracker is up; a request
-// made meanwhile replaces that choice (it used to be the other way round: the
-// deferred start re-chose the pipeline's initial engine over a later request,
-// so frames met a pack of the other engine and passed through for good).
+// made meanwhile replaces that choice, so frames never meet a pack prepared
+// for an engine that is no longer wanted.
 // Pure (engines come from a factory), so the orderings are tested without a browser.
-import type { EngineKind } from '../engines/types.ts';
-import type { IdnBackend } from './messages.ts';
+import type { EngineKind, IdnBackend } from '../engines/types.ts';
 
 export interface SlotEngine { readonly kind: EngineKind; dispose(): void }
 export type EngineFactory<E> = (kind: EngineKind, backend: IdnBackend | undefined) => Promise<E>;
@@ -31,6 +29,15 @@ export class EngineSlot<E extends SlotEngine> {
    * until the identity is prepared again for the new one).
    */
   get current(): E | undefined { return this.currentEngine; }
+
+  /**
+   * Whether want(kind, backend) would ask for nothing new: `kind` is wanted
+   * already, with the same neural backend (absent keeps it; 'auto' means none chosen).
+   */
+  wants(kind: EngineKind, backend?: IdnBackend | 'auto'): boolean {
+    if (kind !== this.wantedKind) return false;
+    return kind !== 'idn' || backend === undefined || (backend === 'auto' ? undefined : backend) === this.idnBackend;
+  }
 
   /** Records the first choice without starting it (see startWanted). */
   choose(kind: EngineKind): void { this.wantedKind = kind; }

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Overdue, SwapWatch, withDeadline } from '../src/pipeline/swapWatch.ts';
+import { Overdue, StallWatch, withDeadline } from '../src/pipeline/stallWatch.ts';
 
-describe('SwapWatch', () => {
+describe('StallWatch', () => {
   const engineStarting = { reason: 'the idn engine has not started' };
 
   it('lets frames pass through for a moment, then reports why, once; clears once frames are swapped again', () => {
-    const w = new SwapWatch(1000);
+    const w = new StallWatch(1000);
     expect(w.frame(0, engineStarting)).toBeUndefined();
     expect(w.frame(999, engineStarting)).toBeUndefined();
     const problem = w.frame(1000, engineStarting);
@@ -17,8 +17,8 @@ describe('SwapWatch', () => {
     expect(w.frame(1100, null)).toBeUndefined();
   });
 
-  it('a pack for the other engine that is never replaced is reported (the stall that used to be silent)', () => {
-    const w = new SwapWatch(15_000);
+  it('a pack for the other engine that is never replaced is reported, once, not left silent', () => {
+    const w = new StallWatch(15_000);
     const mismatch = { reason: 'the identity was prepared for the idn engine, but the mesh engine is running' };
     const reports = [];
     for (let t = 0; t <= 60_000; t += 33) {
@@ -30,7 +30,7 @@ describe('SwapWatch', () => {
   });
 
   it('a swapped frame (or nothing to draw) restarts the grace period', () => {
-    const w = new SwapWatch(1000);
+    const w = new StallWatch(1000);
     w.frame(0, engineStarting);
     w.frame(900, null);
     expect(w.frame(1500, engineStarting)).toBeUndefined();
@@ -38,7 +38,7 @@ describe('SwapWatch', () => {
   });
 
   it('reports an engine that fails or hangs at once, and a new reason as it changes', () => {
-    const w = new SwapWatch(1000);
+    const w = new StallWatch(1000);
     expect(w.frame(0, { reason: 'the idn engine failed on a frame: Session mismatch', urgent: true })).toMatch(/Session mismatch/);
     expect(w.frame(33, { reason: 'the idn engine has not finished a frame in 10 s', urgent: true })).toMatch(/10 s/);
   });

@@ -2,8 +2,8 @@
 // identity can't be drawn (its engine still starting, the identity being
 // prepared again for another engine, an engine call that never came back or
 // that throws) the worker sends the camera on as it is; that is fine for a
-// moment, never for good. SwapWatch turns a lasting (or, for an engine that
-// fails or hangs, any) blockage into a problem for the swap state, and clears
+// moment, never for good. StallWatch turns a lasting (or, for an engine that
+// fails or hangs, any) blockage into a problem the person is shown, and clears
 // it once frames are swapped again. Pure, so it is tested without a browser.
 
 /** How long frames may pass through for a fixable reason (an engine starting, an identity being prepared) before it is a problem. */
@@ -19,7 +19,7 @@ export interface Blockage {
   urgent?: boolean;
 }
 
-export class SwapWatch {
+export class StallWatch {
   private blockedSince: number | undefined;
   private reported: string | null = null;
 

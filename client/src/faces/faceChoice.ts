@@ -1,16 +1,18 @@
-// The person's face-swap choices, shared by the lobby and the call: which
+// The person's face choices, shared by the lobby and the call: which
 // identities there are, which one is on, the swap options, and the live
-// stats. It drives whichever SwapPipeline is attached (the camera's), so the
-// choice survives a camera switch and the move from lobby to call.
+// stats. It drives whichever FacePipeline is attached (the camera's), so the
+// choices survive a camera switch and the move from lobby to call. The engine
+// is the worker's to choose: this store asks for one and shows what the worker
+// reports; it only holds a choice while no worker runs, for the next one.
 import { writable, type Readable } from 'svelte/store';
 import { fetchIdnManifest, type IdnModel } from '@guise/face/idn/manifest';
-import { defaultSwapOptions, type EngineKind, type SwapOptions } from '../engines/types.ts';
+import { defaultSwapOptions, type EngineKind, type IdnBackend, type SwapOptions } from '../engines/types.ts';
 import { forgetPack, loadPack, photoKey, savePack } from '../identity/cache.ts';
 import { PACK_FORMAT_VERSION } from '@guise/face/pack';
 import { samples } from '../identity/samples.ts';
 import { checkPhotoFile } from '@guise/face/photo';
-import type { IdnBackend, PipelineStats } from '../pipeline/messages.ts';
-import { IdentityRejected, type PreparedIdentity, type SwapPipeline } from '../pipeline/SwapPipeline.ts';
+import type { PipelineStats } from '../pipeline/messages.ts';
+import { IdentityRejected, type FacePipeline, type PreparedIdentity } from '../pipeline/FacePipeline.ts';
 
 export interface IdentityChoice {
   /** `sample:NAME` or `upload:N`. */
@@ -22,9 +24,10 @@ export interface IdentityChoice {
 
 export interface EngineChoice { kind: EngineKind; label: string }
 
-export interface FaceSwapState {
-  /** The swap engines this build offers, and the one in use. */
+export interface FaceChoiceState {
+  /** The engines this build offers. */
   engines: EngineChoice[];
+  /** The engine the attached pipeline's worker reports using; with none attached, the one the next starts with. */
   engine: EngineKind;
   /** Where the neural engine runs: chosen automatically unless overridden. */
   idnBackend: IdnBackend | 'auto';
@@ -36,7 +39,7 @@ export interface FaceSwapState {
   error: string | null;
   options: SwapOptions;
   stats: PipelineStats | null;
-  /** Whether a swap pipeline is attached (false where the browser can't run one). */
+  /** Whether a face pipeline is attached (false where the browser can't run one). */
   available: boolean;
   /** The neural model this build offers (its manifest: provenance and terms for the About box), or null. */
   idnModel: IdnModel | null;
@@ -45,8 +48,8 @@ export interface FaceSwapState {
 export const CONSENT_TEXT =
   'This is my face, or I have the permission of the person in the photo, and I understand that everyone in the call will see it as my video, marked as synthetic.';
 
-export class FaceSwap implements Readable<FaceSwapState> {
-  private readonly store = writable<FaceSwapState>({
+export class FaceChoice implements Readable<FaceChoiceState> {
+  private readonly store = writable<FaceChoiceState>({
     engines: [{ kind: 'mesh', label: 'Mesh (classical)' }],
     engine: 'mesh',
     idnBackend: 'auto',
@@ -54,16 +57,15 @@ export class FaceSwap implements Readable<FaceSwapState> {
     selected: null, preparing: null, error: null, options: defaultSwapOptions, stats: null, available: false, idnModel: null,
   });
   readonly subscribe = this.store.subscribe;
-  private state!: FaceSwapState;
+  private state!: FaceChoiceState;
   private readonly photos = new Map<string, Blob>();
-  private pipeline: SwapPipeline | undefined;
+  private pipeline: FacePipeline | undefined;
   /** Identities prepared in the attached pipeline's worker (a new pipeline starts empty). */
   private prepared = new Map<string, Promise<PreparedIdentity>>();
-  private offStats: (() => void) | undefined;
-  private offEngineFailed: (() => void) | undefined;
-  private offSwapProblem: (() => void) | undefined;
-  /** The worker's problem now in `error` (cleared with it, leaving other errors alone). */
-  private swapProblem: string | null = null;
+  /** Unsubscribes from the attached pipeline's reports. */
+  private offPipeline: (() => void)[] = [];
+  /** The worker's stall now in `error` (cleared with it, leaving other errors alone). */
+  private stall: string | null = null;
   private uploads = 0;
   /** Identities loaded from the IndexedDB cache instead of being analysed again (for tests and debugging). */
   cacheHits = 0;
@@ -77,6 +79,7 @@ export class FaceSwap implements Readable<FaceSwapState> {
   }
 
   get options(): SwapOptions { return this.state.options; }
+  /** The engine a pipeline started now should start with. */
   get engine(): EngineKind { return this.state.engine; }
 
   /**
@@ -98,39 +101,42 @@ export class FaceSwap implements Readable<FaceSwapState> {
         : manifest.weights === 'converted' ? 'MobileFaceSwap (official weights)' : 'MobileFaceSwap';
       this.store.update((s) => ({ ...s, idnModel: model, engines: [...s.engines.filter((e) => e.kind !== 'idn'), { kind: 'idn', label }] }));
     }
-    if (requested && this.state.engines.some((e) => e.kind === requested)) this.setEngine(requested);
+    if (requested && this.state.engines.some((e) => e.kind === requested)) await this.setEngine(requested);
   }
 
   /** Overrides where the neural engine runs (its packs stay valid: they don't depend on the backend). */
   setIdnBackend(backend: IdnBackend | 'auto'): void {
     this.store.update((s) => ({ ...s, idnBackend: backend }));
-    if (this.state.engine === 'idn') this.pipeline?.setEngine('idn', backend);
+    if (this.state.engine === 'idn') void this.askEngine('idn');
   }
 
-  /** Switches engine on the same track; identities are prepared again for it (packs are per engine). */
-  setEngine(kind: EngineKind): void {
-    if (kind === this.state.engine) return;
-    this.store.update((s) => ({ ...s, engine: kind }));
-    if (!this.pipeline) return;
-    this.pipeline.setEngine(kind, kind === 'idn' ? this.state.idnBackend : undefined);
-    this.prepared = new Map();
-    if (this.state.selected) void this.select(this.state.selected).catch(() => {});
+  /**
+   * Asks for another engine on the same track. With a pipeline attached, its
+   * worker switches and answers with the engine it then wants (engineInUse);
+   * identities are prepared again for it (packs are per engine).
+   */
+  async setEngine(kind: EngineKind): Promise<void> {
+    if (this.pipeline) await this.askEngine(kind);
+    else this.store.update((s) => ({ ...s, engine: kind }));
   }
 
-  attach(pipeline: SwapPipeline): void {
+  attach(pipeline: FacePipeline): void {
     this.detach();
     this.pipeline = pipeline;
     this.prepared = new Map();
-    this.offStats = pipeline.onStats((stats) => this.store.update((s) => ({ ...s, stats })));
-    this.offEngineFailed = pipeline.onEngineFailed((engine, message) => {
-      this.store.update((s) => ({ ...s, error: `The ${engine} engine could not start (${message}); using the mesh engine.` }));
-      this.setEngine('mesh');
-    });
-    this.offSwapProblem = pipeline.onSwapProblem((message) => this.showSwapProblem(message));
+    this.offPipeline = [
+      pipeline.on('stats', (stats) => this.store.update((s) => ({ ...s, stats }))),
+      pipeline.on('engine', (kind) => this.engineInUse(kind)),
+      // The worker falls back to the mesh engine itself, and reports that too.
+      pipeline.on('engineFailed', (engine, message) => {
+        this.store.update((s) => ({ ...s, error: `The ${engine} engine could not start (${message}); using the mesh engine.` }));
+      }),
+      pipeline.on('stalled', (message) => this.showStall(message)),
+    ];
     pipeline.setOptions(this.state.options);
-    // The engine (or backend) chosen while the pipeline was starting, or before this camera's pipeline.
-    const { engine, idnBackend } = this.state;
-    if (pipeline.engine !== engine || (engine === 'idn' && idnBackend !== 'auto')) pipeline.setEngine(engine, engine === 'idn' ? idnBackend : undefined);
+    // The engine (or backend) chosen while the pipeline was starting, or before this camera's pipeline;
+    // the worker ignores a request for the engine it has.
+    void this.askEngine(this.state.engine);
     this.store.update((s) => ({ ...s, available: true }));
     // A pipeline can start before the engine asked for (`&engine=idn`) is known: wait, rather than prepare for the default one first.
     void this.enginesKnown.then(() => {
@@ -143,11 +149,9 @@ export class FaceSwap implements Readable<FaceSwapState> {
   }
 
   detach(): void {
-    this.offStats?.();
-    this.offEngineFailed?.();
-    this.offSwapProblem?.();
-    this.offStats = this.offEngineFailed = this.offSwapProblem = undefined;
-    this.showSwapProblem(null);
+    for (const off of this.offPipeline) off();
+    this.offPipeline = [];
+    this.showStall(null);
     this.pipeline = undefined;
     this.prepared = new Map();
     this.store.update((s) => ({ ...s, available: false, stats: null, preparing: null }));
@@ -211,10 +215,24 @@ export class FaceSwap implements Readable<FaceSwapState> {
     this.store.update((s) => ({ ...s, options }));
   }
 
+  private async askEngine(kind: EngineKind): Promise<void> {
+    const pipeline = this.pipeline;
+    const inUse = await pipeline?.setEngine(kind, kind === 'idn' ? this.state.idnBackend : undefined).catch(() => undefined);
+    if (inUse && pipeline === this.pipeline) this.engineInUse(inUse);
+  }
+
+  /** The worker draws with `kind` now: identities are prepared again for it. */
+  private engineInUse(kind: EngineKind): void {
+    if (kind === this.state.engine) return;
+    this.store.update((s) => ({ ...s, engine: kind }));
+    this.prepared = new Map();
+    if (this.state.selected) void this.select(this.state.selected).catch(() => {});
+  }
+
   /** A stalled or failing swap shows as the error (the camera passes through meanwhile); it goes once frames are swapped again. */
-  private showSwapProblem(message: string | null): void {
-    const previous = this.swapProblem;
-    this.swapProblem = message;
+  private showStall(message: string | null): void {
+    const previous = this.stall;
+    this.stall = message;
     if (message) this.store.update((s) => ({ ...s, error: message }));
     else if (previous) this.store.update((s) => (s.error === previous ? { ...s, error: null } : s));
   }
@@ -238,7 +256,7 @@ export class FaceSwap implements Readable<FaceSwapState> {
     return p;
   }
 
-  private async build(pipeline: SwapPipeline, id: string): Promise<PreparedIdentity> {
+  private async build(pipeline: FacePipeline, id: string): Promise<PreparedIdentity> {
     const choice = this.state.identities.find((c) => c.id === id);
     if (!choice) throw new Error(`unknown identity ${id}`);
     const photo = this.photos.get(id) ?? await fetchPhoto(choice.thumbUrl);
@@ -275,5 +293,5 @@ function messageOf(err: unknown): string {
   return `Could not use that identity: ${(err as Error).message}`;
 }
 
-/** The app's one FaceSwap. */
-export const faceSwap = new FaceSwap();
+/** The app's one FaceChoice. */
+export const faceChoice = new FaceChoice();
