@@ -25,6 +25,11 @@ function makeEngine(kind: EngineKind, assets: AssetUrls, backend: IdnBackend | u
   return kind === 'mesh' ? MeshEngine.create() : IdnEngine.create(assets, backend);
 }
 
+/** Why frames pass through while an engine call is past its deadline (built only then, not every frame). */
+function overdue(kind: EngineKind): Blockage {
+  return { reason: `the ${kind} engine has not finished a frame in ${ENGINE_DEADLINE_MS / 1000} s`, urgent: true };
+}
+
 function startTracker(assets: AssetUrls, delegate: LandmarkDelegate): Promise<FaceTracker> {
   return FaceTracker.create({ wasm: assets.visionWasm, model: assets.landmarkerModel, delegate });
 }
@@ -341,8 +346,7 @@ export class CameraWorker {
     if (pack.engine !== engine.kind) {
       return this.passThrough({ reason: `the identity was prepared for the ${pack.engine} engine, but the ${engine.kind} engine is running` });
     }
-    const overdue = { reason: `the ${engine.kind} engine has not finished a frame in ${ENGINE_DEADLINE_MS / 1000} s`, urgent: true };
-    if (this.stuck) return this.passThrough(overdue);
+    if (this.stuck) return this.passThrough(overdue(engine.kind));
     let call: OffscreenCanvas | Promise<OffscreenCanvas> | undefined;
     try {
       const t0 = performance.now();
@@ -364,7 +368,7 @@ export class CameraWorker {
         this.stuck = late;
         const back = () => { if (this.stuck === late) this.stuck = undefined; };
         late.then(back, back);
-        return this.passThrough(overdue);
+        return this.passThrough(overdue(engine.kind));
       }
       return this.passThrough({ reason: `the ${engine.kind} engine failed on a frame: ${(err as Error).message}`, urgent: true });
     }
