@@ -70,6 +70,19 @@ export class OneEuroFilter {
     return smoothed;
   }
 
+  /**
+   * Where the signal is expected at `timeSeconds`, from the last smoothed
+   * value and the filter's own (low-passed) speed; the state is unchanged.
+   * For frames the measurement skips: extrapolating with the smoothed speed
+   * follows a moving face without amplifying the measurement's jitter.
+   * NaN before any value.
+   */
+  predict(timeSeconds: number): number {
+    if (!this.hasPrevious) return NaN;
+    const dt = timeSeconds - this.previousTime;
+    return dt > 0 ? this.previousValue + this.previousSpeed * dt : this.previousValue;
+  }
+
   reset(): void {
     this.hasPrevious = false;
     this.previousValue = 0;
@@ -109,6 +122,15 @@ export class PointSmoother {
     for (let i = 0; i < points.length; i++) {
       this.output[i] = this.filters[i]!.filter(points[i]!, timeSeconds);
     }
+    return this.output;
+  }
+
+  /**
+   * The points predicted at `timeSeconds` (OneEuroFilter.predict), without
+   * changing the filters; NaN before the first apply(). Same reused array as apply().
+   */
+  predict(timeSeconds: number): Float32Array {
+    for (let i = 0; i < this.filters.length; i++) this.output[i] = this.filters[i]!.predict(timeSeconds);
     return this.output;
   }
 

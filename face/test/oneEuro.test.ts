@@ -173,6 +173,33 @@ describe('PointSmoother', () => {
     expect(Array.from(s.apply(new Float32Array([300, 400]), 0))).toEqual([300, 400]);
   });
 
+  it('predicts a skipped frame of a steadily moving point ahead of the last smoothed value, without changing the filter', () => {
+    const s = new PointSmoother(1, 2);
+    const twin = new PointSmoother(1, 2);
+    let last = new Float32Array(2);
+    for (let i = 0; i < 30; i++) {
+      const p = new Float32Array([200 * i * DT, 50]); // 200 px/s along x
+      last = Float32Array.from(s.apply(p, i * DT));
+      twin.apply(p, i * DT);
+    }
+    const t = 30 * DT;
+    const predicted = Float32Array.from(s.predict(t));
+    expect(predicted[0]).toBeGreaterThan(last[0]!);
+    expect(predicted[0]).toBeLessThanOrEqual(200 * t + 1); // not past where the point really is
+    expect(Math.abs(200 * t - predicted[0]!)).toBeLessThan(Math.abs(200 * t - last[0]!));
+    expect(predicted[1]).toBeCloseTo(50, 3); // a still coordinate stays put
+    // The filter's state is untouched: the next real frame smooths as if nothing was predicted.
+    expect(Array.from(s.apply(new Float32Array([200 * (t + DT), 50]), t + DT)))
+      .toEqual(Array.from(twin.apply(new Float32Array([200 * (t + DT), 50]), t + DT)));
+  });
+
+  it('predicts nothing (NaN) before any points, and the last value for a repeated time', () => {
+    const s = new PointSmoother(1, 2);
+    expect(Array.from(s.predict(0)).every(Number.isNaN)).toBe(true);
+    s.apply(new Float32Array([3, 4]), 1);
+    expect(Array.from(s.predict(1))).toEqual([3, 4]);
+  });
+
   it('rejects input of the wrong length and bad point counts', () => {
     const s = new PointSmoother(5, 2);
     expect(() => s.apply(new Float32Array(9), 0)).toThrow(/5 points × 2 = 10 values, got 9/);

@@ -11,7 +11,7 @@ import { forgetPack, loadPack, photoKey, savePack } from '../identity/cache.ts';
 import { PACK_FORMAT_VERSION } from '@guise/face/pack';
 import { samples } from '../identity/samples.ts';
 import { checkPhotoFile } from '@guise/face/photo';
-import type { PipelineStats } from '../pipeline/messages.ts';
+import type { ModelLoad, PipelineStats } from '../pipeline/messages.ts';
 import { IdentityRejected, type FacePipeline, type PreparedIdentity } from '../pipeline/FacePipeline.ts';
 
 export interface IdentityChoice {
@@ -43,6 +43,8 @@ export interface FaceChoiceState {
   available: boolean;
   /** The neural model this build offers (its manifest: provenance and terms for the About box), or null. */
   idnModel: IdnModel | null;
+  /** The neural model's files while the worker gets them (for the progress bar); null when no load is under way. */
+  modelLoad: ModelLoad | null;
 }
 
 export const CONSENT_TEXT =
@@ -54,7 +56,7 @@ export class FaceChoice implements Readable<FaceChoiceState> {
     engine: 'mesh',
     idnBackend: 'auto',
     identities: samples.map((s) => ({ id: `sample:${s.name}`, label: s.label, kind: 'sample', thumbUrl: s.url })),
-    selected: null, preparing: null, error: null, options: defaultSwapOptions, stats: null, available: false, idnModel: null,
+    selected: null, preparing: null, error: null, options: defaultSwapOptions, stats: null, available: false, idnModel: null, modelLoad: null,
   });
   readonly subscribe = this.store.subscribe;
   private state!: FaceChoiceState;
@@ -129,9 +131,11 @@ export class FaceChoice implements Readable<FaceChoiceState> {
       pipeline.on('engine', (kind) => this.engineInUse(kind)),
       // The worker falls back to the mesh engine itself, and reports that too.
       pipeline.on('engineFailed', (engine, message) => {
-        this.store.update((s) => ({ ...s, error: `The ${engine} engine could not start (${message}); using the mesh engine.` }));
+        // A load that failed part way leaves no progress to show.
+        this.store.update((s) => ({ ...s, modelLoad: null, error: `The ${engine} engine could not start (${message}); using the mesh engine.` }));
       }),
       pipeline.on('stalled', (message) => this.showStall(message)),
+      pipeline.on('modelLoad', (load) => this.modelLoaded(load)),
     ];
     pipeline.setOptions(this.state.options);
     // The engine (or backend) chosen while the pipeline was starting, or before this camera's pipeline;
@@ -154,7 +158,7 @@ export class FaceChoice implements Readable<FaceChoiceState> {
     this.showStall(null);
     this.pipeline = undefined;
     this.prepared = new Map();
-    this.store.update((s) => ({ ...s, available: false, stats: null, preparing: null }));
+    this.store.update((s) => ({ ...s, available: false, stats: null, preparing: null, modelLoad: null }));
   }
 
   /** Shows `id` (or the person's own face for null) from the next frame on. */
@@ -168,10 +172,16 @@ export class FaceChoice implements Readable<FaceChoiceState> {
     }
     this.store.update((s) => ({ ...s, preparing: id, error: null }));
     try {
-      const identity = await this.prepare(id);
-      if (seq !== this.selectSeq || pipeline !== this.pipeline) return;
-      pipeline.use(identity);
-      this.store.update((s) => ({ ...s, selected: id, preparing: null }));
+      for (;;) {
+        const preparing = this.prepare(id);
+        const identity = await preparing;
+        if (seq !== this.selectSeq || pipeline !== this.pipeline) return;
+        // The engine changed while it was prepared (that drops every prepared identity): prepare it again for the new one.
+        if (this.prepared.get(id) !== preparing) continue;
+        pipeline.use(identity);
+        this.store.update((s) => ({ ...s, selected: id, preparing: null }));
+        return;
+      }
     } catch (err) {
       if (seq !== this.selectSeq) return;
       this.store.update((s) => ({ ...s, preparing: null, error: messageOf(err) }));
@@ -227,6 +237,28 @@ export class FaceChoice implements Readable<FaceChoiceState> {
     this.store.update((s) => ({ ...s, engine: kind }));
     this.prepared = new Map();
     if (this.state.selected) void this.select(this.state.selected).catch(() => {});
+  }
+
+  /**
+   * Shows a load's progress until its files are all in hand, and then marks
+   * what it cost on this page's performance timeline, for the bench:
+   * `guise:idn-download` where any file came over the network (detail.bytes:
+   * the bytes downloaded), else `guise:idn-load` (every file from Cache
+   * Storage; detail.bytes: their size). Each measure lasts as long as getting
+   * the files took in the worker, checks included, and ends when the report arrives.
+   */
+  private modelLoaded(load: ModelLoad): void {
+    if (load.doneMs === null) {
+      this.store.update((s) => ({ ...s, modelLoad: load }));
+      return;
+    }
+    this.store.update((s) => ({ ...s, modelLoad: null }));
+    const fromNetwork = load.downloaded > 0;
+    performance.measure(fromNetwork ? 'guise:idn-download' : 'guise:idn-load', {
+      end: performance.now(),
+      duration: load.doneMs,
+      detail: { bytes: fromNetwork ? load.downloaded : load.total, total: load.total },
+    });
   }
 
   /** A stalled or failing swap shows as the error (the camera passes through meanwhile); it goes once frames are swapped again. */

@@ -75,7 +75,7 @@ export class FacePipeline implements VideoPipeline {
   private disclosureNow: Disclosure = { synthetic: false };
   private readonly disclosureListeners = new Set<(d: Disclosure) => void>();
   private readonly listeners: Listeners = {
-    stats: new Set(), engine: new Set(), engineFailed: new Set(), stalled: new Set(), failed: new Set(),
+    stats: new Set(), engine: new Set(), engineFailed: new Set(), stalled: new Set(), failed: new Set(), modelLoad: new Set(),
   };
   /** Rejects once the worker can't answer any more (destroyed, or it failed): calls still pending end with it. */
   private readonly gone = Promise.withResolvers<never>();
@@ -112,8 +112,10 @@ export class FacePipeline implements VideoPipeline {
         this.emit('stalled', message);
       },
       failed: (message) => this.fail(message),
+      modelLoad: (load) => this.emit('modelLoad', load),
     };
-    await this.camera.init({ assets: assetsFor(delegate), delegate, engine, options }, Comlink.proxy(events));
+    const { frameRate } = this.input.getSettings();
+    await this.camera.init({ assets: assetsFor(delegate), delegate, engine, options, frameRate }, Comlink.proxy(events));
     void this.camera.ready().then(
       () => { if (this.state === 'initializing') this.state = 'running'; },
       (err: Error) => this.fail(err.message),

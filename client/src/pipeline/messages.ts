@@ -2,10 +2,12 @@
 // The calls themselves are CameraWorker's methods (Comlink); these are the
 // values they take and give, and the events the worker reports.
 import type { EngineKind, SwapOptions } from '../engines/types.ts';
+import type { ModelLoad } from '../engines/idn/modelFiles.ts';
 import type { LandmarkDelegate } from '@guise/face/landmarker';
 import type { PhotoProblem } from '@guise/face/photo';
 
 export type { IdnBackend } from '../engines/types.ts';
+export type { ModelLoad };
 export type { LandmarkDelegate };
 
 /** Where the worker loads its models and wasm from (same origin, so COEP allows them). */
@@ -18,9 +20,21 @@ export interface PipelineStats {
   landmarksMs: number;
   engineMs: number;
   pasteMs: number;
-  /** Camera frames in this window never processed because the worker was busy (estimated from timestamp gaps). */
+  /**
+   * Camera frames in this window that will never be sent: those that never
+   * reached the worker (a gap of n nominal camera intervals between consecutive
+   * frame timestamps counts n − 1; the interval comes from the camera track's
+   * settings, not from the gaps seen) plus those the worker received and
+   * discarded. So camera frames − frames out, per window.
+   */
   dropped: number;
   faceFound: boolean;
+  /**
+   * Landmarks run on one swapped frame in this many (1: every frame); under
+   * load the rest use landmarks predicted from the track. Set by the camera
+   * worker; landmarksMs averages over all swapped frames, predicted ones included.
+   */
+  landmarksEvery?: number;
 }
 
 /** What the worker needs before any frame path is connected. */
@@ -30,6 +44,8 @@ export interface CameraSettings {
   /** The engine to start once the face tracker is up (a setEngine made meanwhile wins). */
   engine: EngineKind;
   options: SwapOptions;
+  /** The camera track's nominal frame rate (its settings), against which dropped frames are counted. */
+  frameRate?: number;
 }
 
 /** A prepared (or loaded) identity: the handle to use it by, and for a new one its pack to cache. */
@@ -51,4 +67,9 @@ export interface CameraEvents {
   stalled(message: string | null): void;
   /** Frames stopped flowing for good. */
   failed(message: string): void;
+  /**
+   * Getting the neural model's files, from Cache Storage or the network: about
+   * one report per percent, and a last one with `doneMs` set once all are in hand.
+   */
+  modelLoad(load: ModelLoad): void;
 }

@@ -38,6 +38,9 @@ const manifestSchema = z.object({
   files: z.record(z.string().max(256), z.object({
     inputs: z.array(valueSchema).max(64).optional(),
     outputs: z.array(valueSchema).max(64).optional(),
+    /** The file's size and SHA-256 (lowercase hex): the client checks and caches the download by them. */
+    bytes: z.number().int().nonnegative().max(2 ** 32).optional(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   })).optional(),
 });
 

@@ -18,7 +18,7 @@ import * as mesh from '@guise/face/mesh';
 import { float16BitsToFloat32, tensor, type IdentityPack } from '@guise/face/pack';
 import { TriangleWarp } from '@guise/face/triangleWarp';
 import type { Engine, EngineTimings, IdnBackend, SwapOptions } from '../types.ts';
-import { IdnSessions, type Feeds, type IdnAssets } from './IdnSessions.ts';
+import { IdnSessions, type Feeds, type IdnAssets, type ModelLoad } from './IdnSessions.ts';
 
 /**
  * From this crop size on, each identity also gets its own generator session
@@ -67,12 +67,16 @@ export class IdnEngine implements Engine {
     this.pasted = new ImageData(size, size);
   }
 
-  /** Loads the model at assets.idnModel on `backend` (default: WebGPU where a real adapter exists, else wasm). */
-  static async create(assets: IdnAssets, backend?: IdnBackend): Promise<IdnEngine> {
+  /**
+   * Loads the model at assets.idnModel on `backend` (default: WebGPU where a
+   * real adapter exists, else wasm); `onLoad` hears how far getting its files
+   * (from the cache or the network) has got.
+   */
+  static async create(assets: IdnAssets, backend?: IdnBackend, onLoad?: (load: ModelLoad) => void): Promise<IdnEngine> {
     const model = await fetchIdnManifest(assets.idnModel);
     if (!model) throw new Error(`no usable neural swap model at ${assets.idnModel}`);
     checkGuideChannels(model.manifest.guide_channels, model.manifest.input_channels);
-    return new IdnEngine(model, await IdnSessions.create(assets, backend));
+    return new IdnEngine(model, await IdnSessions.create(assets, model, backend, onLoad));
   }
 
   async prepareIdentity(photo: ImageBitmap, face: FaceGeometry, label: string): Promise<IdentityPack> {

@@ -1,24 +1,32 @@
-// The idn engine's onnxruntime-web sessions: the generator, the two
-// conditioning models (loaded on the first identity), and per identity a
-// generator with its tensors baked in.
+// The idn engine's onnxruntime-web sessions: the generator here, the two
+// conditioning models (identity.onnx + conditioner.onnx) in a worker of their
+// own (conditioning.worker.ts), and per identity a generator with its tensors
+// baked in. The model's files come from modelStore: the Cache Storage copy
+// where there is one, else a download reported as it goes.
 import { AwaitQueue } from 'awaitqueue';
+import * as Comlink from 'comlink';
 import * as ort from 'onnxruntime-web';
 import { bakeInitializers } from '@guise/face/idn/onnxBake';
-import { conditionIdentity, type AlignedSource, type ConditioningSessions } from '@guise/face/idn/conditioning';
+import type { AlignedSource } from '@guise/face/idn/conditioning';
 import type { IdnModel } from '@guise/face/idn/manifest';
 import type { IdentityPack } from '@guise/face/pack';
 import type { IdnBackend } from '../types.ts';
+import type { ConditioningWorker } from './conditioning.worker.ts';
+import { modelFiles, type ModelLoad } from './modelFiles.ts';
+import { loadModelFiles } from './modelStore.ts';
 
 /** Where the engine loads its model folder and onnxruntime-web's wasm from (same origin, so COEP allows them). */
 export interface IdnAssets { idnModel: string; ortWasm: string }
 
+export type { ModelLoad };
+
 /**
- * Every runtime call goes through this one queue: onnxruntime-web allows one
- * call at a time per runtime instance, across ALL sessions (of every engine
- * in this worker). A run (or session creation) started while another is in
- * flight fails with "Session already started": its JSEP build keeps one
- * module-global "current run". Per-frame runs, identity preparation and
- * background baking all overlap in the worker.
+ * Every runtime call in this worker goes through this one queue:
+ * onnxruntime-web allows one call at a time per runtime instance, across ALL
+ * sessions (of every engine in this worker). A run (or session creation)
+ * started while another is in flight fails with "Session already started":
+ * its JSEP build keeps one module-global "current run". Per-frame runs and
+ * background baking overlap here; conditioning runs on its worker's own instance.
  */
 const queue = new AwaitQueue();
 let ortWasm: string | undefined;
@@ -44,33 +52,57 @@ async function chooseBackend(): Promise<IdnBackend> {
 
 export type Feeds = Record<string, ort.Tensor>;
 
+const MODEL_FILES = ['generator.onnx', 'identity.onnx', 'conditioner.onnx'] as const;
+
+/** The conditioning worker, its sessions loading (or loaded). */
+interface Conditioning { worker: Worker; remote: Comlink.Remote<ConditioningWorker>; loaded: Promise<void> }
+
+function startConditioning(ortWasmPaths: string, identity: Uint8Array, conditioner: Uint8Array): Conditioning {
+  const worker = new Worker(new URL('./conditioning.worker.ts', import.meta.url), { type: 'module', name: 'guise-idn-conditioning' });
+  const remote = Comlink.wrap<ConditioningWorker>(worker);
+  // The bytes move to that worker: this one keeps only the generator's.
+  const loaded = remote.load(ortWasmPaths, Comlink.transfer(identity, [identity.buffer as ArrayBuffer]), Comlink.transfer(conditioner, [conditioner.buffer as ArrayBuffer]));
+  loaded.catch(() => {}); // surfaced by condition()
+  return { worker, remote, loaded };
+}
+
 export class IdnSessions {
-  private conditioning: Promise<ConditioningSessions> | undefined;
   private readonly baked = new Set<ort.InferenceSession>();
+  /** Rejects once closed: a conditioning call then in flight would otherwise never settle (its worker is gone). */
+  private readonly closed = Promise.withResolvers<never>();
 
   private constructor(
-    private readonly modelUrl: string,
     private readonly options: ort.InferenceSession.SessionOptions,
     private readonly generatorBytes: Uint8Array,
     private readonly generator: ort.InferenceSession,
+    private readonly conditioning: Conditioning,
   ) {}
 
-  static async create(assets: IdnAssets, backend?: IdnBackend): Promise<IdnSessions> {
+  /**
+   * Gets the model's files (cached, or downloaded with `onLoad` told how far
+   * it has got) and starts the sessions: the generator's before this resolves,
+   * the conditioning ones meanwhile in their own worker.
+   */
+  static async create(assets: IdnAssets, model: IdnModel, backend: IdnBackend | undefined, onLoad: (load: ModelLoad) => void = () => {}): Promise<IdnSessions> {
     configureOrt(assets.ortWasm);
-    const options: ort.InferenceSession.SessionOptions = { executionProviders: [backend ?? (await chooseBackend())], graphOptimizationLevel: 'all' };
-    // Kept as bytes: each baked generator is these with an identity's tensors as initializers.
-    const bytes = new Uint8Array(await (await fetch(`${assets.idnModel}generator.onnx`)).arrayBuffer());
-    const generator = await queue.push(() => ort.InferenceSession.create(bytes, options));
-    return new IdnSessions(assets.idnModel, options, bytes, generator);
+    const files = await loadModelFiles(modelFiles(model, new URL(assets.idnModel, self.location.href).href, MODEL_FILES), onLoad);
+    const conditioning = startConditioning(assets.ortWasm, files.get('identity.onnx')!, files.get('conditioner.onnx')!);
+    try {
+      const options: ort.InferenceSession.SessionOptions = { executionProviders: [backend ?? (await chooseBackend())], graphOptimizationLevel: 'all' };
+      // Kept as bytes: each baked generator is these with an identity's tensors as initializers.
+      const bytes = files.get('generator.onnx')!;
+      const generator = await queue.push(() => ort.InferenceSession.create(bytes, options));
+      return new IdnSessions(options, bytes, generator, conditioning);
+    } catch (err) {
+      conditioning.worker.terminate();
+      throw err;
+    }
   }
 
-  /** identity.onnx + conditioner.onnx on the aligned source face → its pack (the sessions load on first use). */
+  /** identity.onnx + conditioner.onnx on the aligned source face → its pack, in the conditioning worker. */
   async condition(face: AlignedSource, model: IdnModel, label: string): Promise<IdentityPack> {
-    this.conditioning ??= Promise.all([this.load('identity.onnx'), this.load('conditioner.onnx')])
-      .then(([identity, conditioner]) => ({ identity, conditioner }));
-    const sessions = await this.conditioning;
-    // Two photos can be prepared at once (a sample and an upload), and frames keep coming.
-    return queue.push(() => conditionIdentity(ort, sessions, face, model, { label }));
+    const { loaded, remote } = this.conditioning;
+    return Promise.race([loaded.then(() => remote.condition(face, model, label)), this.closed.promise]);
   }
 
   /** One generator run: on `baked` (an identity's own session) with just the crop, else on the shared one with the identity's feeds. */
@@ -95,13 +127,14 @@ export class IdnSessions {
   }
 
   close(): void {
+    this.closed.promise.catch(() => {});
+    this.closed.reject(new Error('the idn engine was closed'));
     void queue.push(() => this.generator.release());
     for (const s of this.baked) void queue.push(() => s.release());
     this.baked.clear();
-    void this.conditioning?.then(({ identity, conditioner }) => queue.push(() => Promise.all([identity.release(), conditioner.release()])), () => {});
-  }
-
-  private load(name: string): Promise<ort.InferenceSession> {
-    return queue.push(() => ort.InferenceSession.create(`${this.modelUrl}${name}`, this.options));
+    // Its sessions and wasm memory go with the worker.
+    const { worker, remote } = this.conditioning;
+    remote[Comlink.releaseProxy]();
+    worker.terminate();
   }
 }

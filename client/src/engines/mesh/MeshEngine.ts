@@ -1,14 +1,18 @@
 // The classical `mesh` engine: the identity photo's face, cut out once, is
 // drawn on MediaPipe's face-mesh triangulation at the target's landmarks,
 // colour-matched to the frame and pasted back through a feathered mask.
-// WebGL2 on the engine's own OffscreenCanvas, so it runs in a worker.
+// The face is drawn by WebGL2 into a canvas the size of the face's box only,
+// and the output picture is a 2D canvas: the frame drawn as it is, the face's
+// box drawn over it. Without a GPU, WebGL is SwiftShader in another process:
+// full-frame passes and read-backs through it cost more than the whole rest
+// of the frame (measured in a two-browser call: 7.7–9.4 → 12.8–14.8 fps for
+// this change alone).
 import { colourTransfer, labStats, type ColourStats, type ColourTransfer } from '@guise/face/colour';
 import * as mesh from '@guise/face/mesh';
 import { tensor, type IdentityPack, type PackTensor } from '@guise/face/pack';
-import { createBuffer, createTarget, createTexture, deleteTarget, type Target } from '../gl.ts';
+import { createBuffer, createTexture } from '../gl.ts';
 import type { FaceGeometry } from '@guise/face/landmarker';
 import type { Engine, EngineTimings, SwapOptions } from '../types.ts';
-import { createCompositeProgram } from './programs/composite.ts';
 import { createStatsProgram } from './programs/stats.ts';
 import { ATTR, createWarpProgram } from './programs/warp.ts';
 
@@ -17,7 +21,7 @@ const N = mesh.LANDMARK_COUNT;
 const CROP_MARGIN = 0.15;
 /** Longest side of the identity texture; a smaller face keeps its own resolution. */
 const MAX_TEXTURE = 512;
-/** Target colour stats are read back every few frames only (readPixels stalls)… */
+/** Target colour stats are measured every few frames only (the face is uploaded and read back)… */
 const STATS_EVERY = 5;
 /** …and smoothed, so lighting changes fade in rather than flicker. */
 const STATS_EMA = 0.3;
@@ -27,6 +31,8 @@ const STATS_EMA = 0.3;
  * the source's makeup and lips on thick. (Lightness is matched by a gain.)
  */
 const MAX_SCALE = 1.3;
+/** The face canvas grows in steps of this many pixels, so a moving face doesn't resize it every frame. */
+const FACE_CANVAS_STEP = 64;
 /** Eye openings feather over two rings of the mesh, the mouth over one (lips are thin). */
 const EYE_RINGS = 2;
 const MOUTH_RINGS = 1;
@@ -38,6 +44,16 @@ interface PackGpu {
 }
 
 type Gpu = ReturnType<typeof initGpu>;
+
+/** The face's box this frame: frame pixels (top-left origin), and in the landmarks' pixels (view: x, y, w, h; faceBox: the landmarks' bounds). */
+interface Box {
+  x0: number;
+  y0: number;
+  w: number;
+  h: number;
+  view: [number, number, number, number];
+  faceBox: [number, number, number, number];
+}
 
 function initGpu(gl: WebGL2RenderingContext) {
   // Tessellation first (the stats pass draws only that), then fills for the
@@ -75,18 +91,21 @@ function initGpu(gl: WebGL2RenderingContext) {
     gl, vao, pos, buffers,
     warp: createWarpProgram(gl),
     stats: createStatsProgram(gl),
-    composite: createCompositeProgram(gl),
     tessCount: tess.length,
     allCount: indices.length,
-    frameTex: createTexture(gl),
-    warpTarget: null as Target | null, // frame-sized, made on the first frame and on size changes
+    /** The frame's face box, uploaded when the target's colour is measured. */
+    faceTex: createTexture(gl),
   };
 }
 
 export class MeshEngine implements Engine {
   readonly kind = 'mesh' as const;
   readonly timings: EngineTimings = { engineMs: 0, pasteMs: 0 };
+  /** WebGL draws the warped face here, in its top-left corner: the face's box, with the mask in alpha. */
   private readonly canvas = new OffscreenCanvas(1, 1);
+  /** The output picture: the frame, with the face canvas drawn over the face's box. */
+  private readonly out = new OffscreenCanvas(1, 1);
+  private outCtx: OffscreenCanvasRenderingContext2D | null = null;
   private gpu: Gpu | null = null;
   private readonly packs = new Map<IdentityPack, PackGpu>();
   /** The target face's smoothed Lab stats; reset with the frame size. */
@@ -113,7 +132,8 @@ export class MeshEngine implements Engine {
   private init(): Gpu {
     if (this.disposed) throw new Error('mesh engine is disposed');
     if (this.gpu) return this.gpu;
-    const gl = this.canvas.getContext('webgl2', { alpha: false, depth: false, stencil: false, antialias: false });
+    // Alpha is the paste-back mask, straight (not premultiplied) as the warp writes it; depth for the folded mesh.
+    const gl = this.canvas.getContext('webgl2', { alpha: true, premultipliedAlpha: false, depth: true, stencil: false, antialias: false });
     if (!gl) throw new Error('WebGL2 is not available');
     return (this.gpu = initGpu(gl));
   }
@@ -180,7 +200,7 @@ export class MeshEngine implements Engine {
       const px = new Float32Array(N * 3);
       for (let i = 0; i < N; i++) px.set([uv.data[i * 2]! * tw, uv.data[i * 2 + 1]! * th, 0], i * 3);
       upload(g, px);
-      source = labStats(g.stats.read(tex, [tw, th], bounds(px, 468), g.tessCount));
+      source = labStats(g.stats.read(tex, [0, 0, tw, th], bounds(px, 468), g.tessCount));
     }
     const p = { tex, uv: uvBuf, source };
     this.packs.set(pack, p);
@@ -190,60 +210,84 @@ export class MeshEngine implements Engine {
   swap(frame: VideoFrame | ImageBitmap, face: FaceGeometry, pack: IdentityPack, options: SwapOptions): OffscreenCanvas {
     const g = this.init();
     const { gl } = g;
-    const canvas = this.canvas;
-    if (gl.isContextLost()) return canvas; // keeps the last picture until restored
+    const out = this.out;
     const t0 = performance.now();
     const width = 'displayWidth' in frame ? frame.displayWidth : frame.width;
     const height = 'displayHeight' in frame ? frame.displayHeight : frame.height;
-    if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
-    if (g.warpTarget?.width !== width || g.warpTarget.height !== height) {
-      if (g.warpTarget) deleteTarget(gl, g.warpTarget);
-      g.warpTarget = createTarget(gl, width, height, true);
+    if (out.width !== width || out.height !== height) {
+      [out.width, out.height] = [width, height];
       this.target = null;
     }
+    const ctx = this.outCtx ??= out.getContext('2d', { alpha: false });
+    if (!ctx) throw new Error('2D canvas is not available');
+
+    // The face's box in frame pixels (x0, y0, x1, y1, top-left origin), a pixel
+    // wider than the landmarks; k converts landmark pixels to frame pixels.
+    const [kx, ky] = [width / face.width, height / face.height];
+    const faceBox = bounds(face.points, 468);
+    const x0 = clamp(Math.floor(faceBox[0] * kx) - 1, 0, width), x1 = clamp(Math.ceil(faceBox[2] * kx) + 1, 0, width);
+    const y0 = clamp(Math.floor(faceBox[1] * ky) - 1, 0, height), y1 = clamp(Math.ceil(faceBox[3] * ky) + 1, 0, height);
+    const [w, h] = [x1 - x0, y1 - y0];
+    if (gl.isContextLost() || w < 2 || h < 2) {
+      ctx.drawImage(frame, 0, 0); // the frame as it is (until the context is restored)
+      return out;
+    }
+    const box: Box = { x0, y0, w, h, view: [x0 / kx, y0 / ky, w / kx, h / ky], faceBox };
     const p = this.ensurePack(pack);
     useUv(g, p.uv);
-    gl.bindTexture(gl.TEXTURE_2D, g.frameTex);
-    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, frame);
     upload(g, face.points);
-    const faceBox = bounds(face.points, 468);
 
-    // c. colour: the target side is re-measured every few frames and smoothed.
-    let transfer = null;
-    if (options.colourMatch) {
-      if (!this.target || this.frameNo % STATS_EVERY === 0) {
-        const s = labStats(g.stats.read(g.frameTex, [face.width, face.height], faceBox, g.tessCount));
-        if (s.count > 0) this.target = this.target ? blend(this.target, s, STATS_EMA) : s;
-      }
-      if (this.target) transfer = transferFor(p.source, this.target);
+    // c. colour: the target side is measured on the face's box, every few frames,
+    // and smoothed; a measurement made after the warp is issued serves the next frame.
+    const measure = options.colourMatch && (!this.target || this.frameNo % STATS_EVERY === 0);
+    let frameDrawn = false;
+    if (measure && !this.target) {
+      ctx.drawImage(frame, 0, 0);
+      frameDrawn = true;
+      this.measureTarget(g, ctx, box);
     }
+    const transfer = options.colourMatch && this.target ? transferFor(p.source, this.target) : null;
     this.frameNo++;
 
-    // a + b. warp with the mask in alpha. Only the face's box is cleared,
-    // drawn and (in the composite) read: full-frame passes are what cost on
-    // a software GPU. Framebuffer rows count up from the bottom.
-    const [kx, ky] = [width / face.width, height / face.height];
-    const cx = (x: number) => Math.min(width, Math.max(0, x));
-    const cy = (y: number) => Math.min(height, Math.max(0, y));
-    const box = [cx(Math.floor(faceBox[0] * kx) - 1), cy(height - Math.ceil(faceBox[3] * ky) - 1),
-      cx(Math.ceil(faceBox[2] * kx) + 1), cy(height - Math.floor(faceBox[1] * ky) + 1)] as const;
-    gl.bindFramebuffer(gl.FRAMEBUFFER, g.warpTarget.fbo);
-    gl.viewport(0, 0, width, height);
+    // a + b. warp with the mask in alpha, into the face canvas's top-left w × h
+    // (framebuffer rows count up from the bottom). Flushed now, so the GPU
+    // process draws it while this thread draws the frame.
+    const canvas = this.canvas;
+    if (canvas.width < w || canvas.height < h || canvas.width > w + 2 * FACE_CANVAS_STEP || canvas.height > h + 2 * FACE_CANVAS_STEP) {
+      [canvas.width, canvas.height] = [roundUp(w, FACE_CANVAS_STEP), roundUp(h, FACE_CANVAS_STEP)];
+    }
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    gl.viewport(0, canvas.height - h, w, h);
     gl.enable(gl.SCISSOR_TEST);
-    gl.scissor(box[0], box[1], box[2] - box[0], box[3] - box[1]);
+    gl.scissor(0, canvas.height - h, w, h);
     gl.clearColor(0, 0, 0, 0);
     gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
     const { keepEyes, keepMouth } = options;
-    g.warp.draw({ tex: p.tex, size: [face.width, face.height], transfer, keepEyes, keepMouth }, g.allCount);
+    g.warp.draw({ tex: p.tex, size: [face.width, face.height], view: box.view, transfer, keepEyes, keepMouth }, g.allCount);
     gl.disable(gl.SCISSOR_TEST);
+    gl.flush();
+
+    if (!frameDrawn) {
+      ctx.drawImage(frame, 0, 0);
+      if (measure) this.measureTarget(g, ctx, box);
+    }
     const t1 = performance.now();
 
-    // d. paste back into the canvas.
-    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
-    g.composite.draw(g.frameTex, g.warpTarget.tex, [width, height], box);
+    // d. paste back: the face canvas over the frame, through its alpha.
+    ctx.drawImage(canvas, 0, 0, w, h, x0, y0, w, h);
     this.timings.engineMs = t1 - t0;
     this.timings.pasteMs = performance.now() - t1;
-    return canvas;
+    return out;
+  }
+
+  /** Measures the target face's colour on the frame's face box (drawn in `ctx`, not yet pasted over) and folds it into the smoothed stats. */
+  private measureTarget(g: Gpu, ctx: OffscreenCanvasRenderingContext2D, box: Box): void {
+    const { gl } = g;
+    gl.bindTexture(gl.TEXTURE_2D, g.faceTex);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, box.w, box.h, 0, gl.RGBA, gl.UNSIGNED_BYTE, ctx.getImageData(box.x0, box.y0, box.w, box.h).data);
+    const s = labStats(g.stats.read(g.faceTex, box.view, box.faceBox, g.tessCount));
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    if (s.count > 0) this.target = this.target ? blend(this.target, s, STATS_EMA) : s;
   }
 
   forget(pack: IdentityPack): void {
@@ -261,12 +305,10 @@ export class MeshEngine implements Engine {
     if (g) {
       const { gl } = g;
       gl.deleteProgram(g.warp.program);
-      gl.deleteProgram(g.composite.program);
       g.stats.dispose();
       for (const b of [g.pos, ...g.buffers]) gl.deleteBuffer(b);
       gl.deleteVertexArray(g.vao);
-      gl.deleteTexture(g.frameTex);
-      if (g.warpTarget) deleteTarget(gl, g.warpTarget);
+      gl.deleteTexture(g.faceTex);
       gl.getExtension('WEBGL_lose_context')?.loseContext();
     }
     this.gpu = null;
@@ -291,6 +333,14 @@ function useUv(g: Gpu, buffer: WebGLBuffer): void {
   g.gl.bindVertexArray(g.vao);
   g.gl.bindBuffer(g.gl.ARRAY_BUFFER, buffer);
   g.gl.vertexAttribPointer(ATTR.uv, 2, g.gl.FLOAT, false, 0, 0);
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+function roundUp(v: number, step: number): number {
+  return Math.ceil(v / step) * step;
 }
 
 /** Bounding box [x0, y0, x1, y1] of the first `count` interleaved x, y, z points. */

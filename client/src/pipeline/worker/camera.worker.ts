@@ -3,6 +3,9 @@
 // One CameraWorker owns the camera loop, the face tracker, the engines and the
 // identities; the main thread's FacePipeline calls it through Comlink.
 // Per frame: landmarks → smoothing → engine (which pastes back) → output.
+// Under load, landmarks run on every second or third frame only (the
+// LandmarkCadence), and the frames between use landmarks predicted from the
+// smoothed track: the landmark rate drops before the output rate.
 // Frames are never queued: the processor upstream keeps only the newest one
 // while this worker is busy, and every VideoFrame is closed exactly once.
 import * as Comlink from 'comlink';
@@ -14,15 +17,16 @@ import { PointSmoother } from '@guise/face/oneEuro';
 import { decodePack, encodePack, type IdentityPack } from '@guise/face/pack';
 import { checkFaces, checkPhotoDimensions, undecodable, type PhotoProblem } from '@guise/face/photo';
 import { EngineSlot } from '../engineSlot.ts';
-import type { AssetUrls, CameraEvents, CameraSettings, IdentityResult } from '../messages.ts';
+import type { AssetUrls, CameraEvents, CameraSettings, IdentityResult, ModelLoad } from '../messages.ts';
 import { StatsWindow } from '../stats.ts';
+import { LandmarkCadence } from './landmarkCadence.ts';
 import { ENGINE_DEADLINE_MS, Overdue, StallWatch, withDeadline, type Blockage } from '../stallWatch.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 /** The engines, by kind; the neural one loads its models as it starts. */
-function makeEngine(kind: EngineKind, assets: AssetUrls, backend: IdnBackend | undefined): Promise<Engine> {
-  return kind === 'mesh' ? MeshEngine.create() : IdnEngine.create(assets, backend);
+function makeEngine(kind: EngineKind, assets: AssetUrls, backend: IdnBackend | undefined, onLoad: (load: ModelLoad) => void): Promise<Engine> {
+  return kind === 'mesh' ? MeshEngine.create() : IdnEngine.create(assets, backend, onLoad);
 }
 
 /** Why frames pass through while an engine call is past its deadline (built only then, not every frame). */
@@ -54,12 +58,15 @@ export class CameraWorker {
   /** The tracker once up: frames check it without waiting. */
   private tracker: FaceTracker | undefined;
   /** Engines by kind, started on first use; the latest request wins. */
-  private readonly engines = new EngineSlot<Engine>((kind, backend) => makeEngine(kind, this.assets, backend));
+  private readonly engines = new EngineSlot<Engine>((kind, backend) => makeEngine(kind, this.assets, backend, (load) => this.emit('modelLoad', load)));
   /** Prepared identities by the handle their prepare or load returned. */
   private readonly identities = new Map<number, IdentityPack>();
   private nextHandle = 1;
   private active: IdentityPack | null = null;
   private readonly smoother = new PointSmoother(478, 3);
+  /** The frame size of the smoother's current track; null when it has none (nothing to predict from). */
+  private trackSize: { width: number; height: number } | null = null;
+  private readonly cadence = new LandmarkCadence();
   private readonly stats = new StatsWindow(performance.now());
   /** Says so when frames pass through for longer than a moment while an identity is chosen. */
   private readonly watch = new StallWatch();
@@ -86,6 +93,8 @@ export class CameraWorker {
     this.assets = settings.assets;
     this.options = settings.options;
     this.events = events;
+    this.stats.setFrameRate(settings.frameRate);
+    this.cadence.setFrameRate(settings.frameRate);
     this.engines.choose(settings.engine);
     void this.startTracking(settings.delegate);
   }
@@ -134,6 +143,7 @@ export class CameraWorker {
         canvas.height = bitmap.height;
       }
       this.output.drawImage(result?.canvas ?? bitmap, 0, 0);
+      this.swapDone(result);
       this.stats.frameOut(result?.stages ?? null, result !== null);
       this.report();
     } finally {
@@ -198,7 +208,7 @@ export class CameraWorker {
   /** Draws the identity prepared under `handle` from the next frame on; null shows the original face. */
   useIdentity(handle: number | null): void {
     const next = handle === null ? null : this.identities.get(handle) ?? null;
-    if (this.active !== next) this.smoother.reset();
+    if (this.active !== next) this.loseTrack();
     this.active = next;
   }
 
@@ -323,6 +333,7 @@ export class CameraWorker {
       frame.close();
       result.stages.pasteMs += performance.now() - t;
     }
+    this.swapDone(result);
     this.stats.frameOut(result?.stages ?? null, result !== null);
     this.report();
     return out;
@@ -350,17 +361,24 @@ export class CameraWorker {
     let call: OffscreenCanvas | Promise<OffscreenCanvas> | undefined;
     try {
       const t0 = performance.now();
-      const face = tracker.track(frame, timestampMs);
-      if (!face) {
-        this.smoother.reset(); // the next face may be someone else, somewhere else
-        return this.passThrough(null);
+      const tracked = !this.trackSize || this.cadence.trackNow();
+      let smoothed: FaceGeometry;
+      if (tracked) {
+        const face = tracker.track(frame, timestampMs);
+        if (!face) {
+          this.loseTrack(); // the next face may be someone else, somewhere else
+          return this.passThrough(null);
+        }
+        this.trackSize = { width: face.width, height: face.height };
+        smoothed = { ...face, points: this.smoother.apply(face.points, timestampMs / 1000) };
+      } else {
+        smoothed = { ...this.trackSize!, points: this.smoother.predict(timestampMs / 1000) };
       }
-      const smoothed: FaceGeometry = { ...face, points: this.smoother.apply(face.points, timestampMs / 1000) };
       const landmarksMs = performance.now() - t0;
       call = engine.swap(frame, smoothed, pack, this.options);
       const canvas = await withDeadline(call, ENGINE_DEADLINE_MS, `the ${engine.kind} engine`);
       this.passThrough(null);
-      return { canvas, stages: { landmarksMs, engineMs: engine.timings.engineMs, pasteMs: engine.timings.pasteMs } };
+      return { canvas, tracked, stages: { landmarksMs, engineMs: engine.timings.engineMs, pasteMs: engine.timings.pasteMs } };
     } catch (err) {
       if (err instanceof Overdue) {
         // The call carries on: no other is started until it is back (say, an ONNX run that never ends).
@@ -374,6 +392,20 @@ export class CameraWorker {
     }
   }
 
+  /** The face track ends (no face, another identity): nothing to predict from, and the next swapped frame runs the landmarker. */
+  private loseTrack(): void {
+    this.smoother.reset();
+    this.trackSize = null;
+    this.cadence.restart();
+  }
+
+  /** Tells the cadence what a swapped frame cost, once its output exists. */
+  private swapDone(result: { tracked: boolean; stages: { landmarksMs: number; engineMs: number; pasteMs: number } } | null): void {
+    if (!result) return;
+    const { landmarksMs, engineMs, pasteMs } = result.stages;
+    this.cadence.frameDone(result.tracked ? landmarksMs : null, engineMs + pasteMs);
+  }
+
   /** Sends the frame on unswapped (null), telling the watch why a chosen identity wasn't drawn; reports a stall that starts or ends. */
   private passThrough(blocked: Blockage | null): null {
     const change = this.watch.frame(performance.now(), blocked);
@@ -383,7 +415,7 @@ export class CameraWorker {
 
   private report(): void {
     const s = this.stats.take(performance.now());
-    if (s) this.emit('stats', s);
+    if (s) this.emit('stats', { ...s, landmarksEvery: this.cadence.every });
   }
 
   /** Tells the main thread, without waiting for it; nothing once destroyed (its listener is released). */

@@ -8,12 +8,12 @@ const vertex = /* glsl */ `#version 300 es
 layout(location = 0) in vec3 a_pos;    // landmark in the image's pixels
 layout(location = 2) in vec4 a_weight;
 uniform vec4 u_box;                    // face bounding box in pixels: x, y, w, h
-uniform vec2 u_size;                   // the image's size in the same pixels
+uniform vec4 u_image;                  // the texture's rectangle in the same pixels: x, y, w, h (a crop of the image, or all of it)
 out vec2 v_uv;
 out float v_weight;
 void main() {
   gl_Position = vec4((a_pos.xy - u_box.xy) / u_box.zw * 2.0 - 1.0, 0.0, 1.0);
-  v_uv = a_pos.xy / u_size;
+  v_uv = (a_pos.xy - u_image.xy) / u_image.zw;
   v_weight = a_weight.w; // skin: away from the oval, eyes, brows and lips
 }`;
 
@@ -38,17 +38,18 @@ void main() {
 
 export function createStatsProgram(gl: WebGL2RenderingContext, size = 32) {
   const program = createProgram(gl, 'mesh/stats', vertex, fragment);
-  const u = uniforms(gl, program, ['u_box', 'u_size', 'u_tex']);
+  const u = uniforms(gl, program, ['u_box', 'u_image', 'u_tex']);
   const target = createTarget(gl, size, size);
   const pixels = new Uint8Array(size * size * 4);
   return {
     program,
     /**
-     * Draws `count` indices of the bound mesh VAO, sampling `tex` (texSize
-     * pixels), with `box` = [x0, y0, x1, y1] filling the target, and reads
-     * it back: RGBA bytes, alpha = skin weight. Synchronous (stalls).
+     * Draws `count` indices of the bound mesh VAO, sampling `tex`, which
+     * holds the rectangle `image` = [x, y, w, h] of the landmarks' pixel
+     * space, with `box` = [x0, y0, x1, y1] filling the target, and reads it
+     * back: RGBA bytes, alpha = skin weight. Synchronous (stalls).
      */
-    read(tex: WebGLTexture, texSize: readonly [number, number], box: readonly number[], count: number): Uint8Array {
+    read(tex: WebGLTexture, image: readonly [number, number, number, number], box: readonly number[], count: number): Uint8Array {
       const [x0 = 0, y0 = 0, x1 = 0, y1 = 0] = box;
       gl.bindFramebuffer(gl.FRAMEBUFFER, target.fbo);
       gl.viewport(0, 0, size, size);
@@ -56,7 +57,7 @@ export function createStatsProgram(gl: WebGL2RenderingContext, size = 32) {
       gl.clear(gl.COLOR_BUFFER_BIT);
       gl.useProgram(program);
       gl.uniform4f(u.u_box, x0, y0, Math.max(1, x1 - x0), Math.max(1, y1 - y0));
-      gl.uniform2f(u.u_size, texSize[0], texSize[1]);
+      gl.uniform4f(u.u_image, ...image);
       bindTexture(gl, u.u_tex, 0, tex);
       gl.drawElements(gl.TRIANGLES, count, gl.UNSIGNED_SHORT, 0);
       gl.readPixels(0, 0, size, size, gl.RGBA, gl.UNSIGNED_BYTE, pixels);

@@ -1,7 +1,7 @@
 // Warp pass: the identity's face texture drawn on the face-mesh triangulation
 // at the target's landmarks, colour-matched, with the paste-back mask in alpha.
-// Doing the colour transfer here rather than in the composite touches only
-// the face's pixels, not the whole frame.
+// It draws only the face's rectangle (the viewport), so the colour transfer
+// and the mask touch the face's pixels, never the whole frame.
 import type { ColourTransfer } from '@guise/face/colour';
 import { bindTexture, createProgram, uniforms } from '../../gl.ts';
 
@@ -12,12 +12,12 @@ const vertex = /* glsl */ `#version 300 es
 layout(location = 0) in vec3 a_pos;    // target landmark, pixels (z: MediaPipe depth, same scale as x)
 layout(location = 1) in vec2 a_uv;     // same landmark in the identity texture, 0..1
 layout(location = 2) in vec4 a_weight; // feather weights: oval, eyes, mouth (w: skin, stats only)
-uniform vec2 u_size;                   // pixel space of the landmarks
+uniform vec4 u_view;                   // the landmarks' pixel rectangle the viewport shows: x, y, w, h
 uniform float u_depth;                 // 1 / max(width, height): keeps z inside the clip volume
 out vec2 v_uv;
 out vec3 v_weight;
 void main() {
-  vec2 c = a_pos.xy / u_size * 2.0 - 1.0;
+  vec2 c = (a_pos.xy - u_view.xy) / u_view.zw * 2.0 - 1.0;
   // y flipped so image row 0 is the top of the framebuffer; nearer (smaller z)
   // wins the depth test where a turned head folds the mesh over itself.
   gl_Position = vec4(c.x, -c.y, clamp(a_pos.z * u_depth, -1.0, 1.0), 1.0);
@@ -72,6 +72,8 @@ export interface WarpParams {
   tex: WebGLTexture;
   /** Pixel space of the landmarks in the position buffer. */
   size: readonly [number, number];
+  /** The rectangle of that space the viewport shows: x, y, width, height. */
+  view: readonly [number, number, number, number];
   transfer: ColourTransfer | null;
   keepEyes: boolean;
   keepMouth: boolean;
@@ -79,13 +81,13 @@ export interface WarpParams {
 
 export function createWarpProgram(gl: WebGL2RenderingContext) {
   const program = createProgram(gl, 'mesh/warp', vertex, fragment);
-  const u = uniforms(gl, program, ['u_size', 'u_depth', 'u_tex', 'u_colour', 'u_scale', 'u_offset', 'u_keepEyes', 'u_keepMouth']);
+  const u = uniforms(gl, program, ['u_view', 'u_depth', 'u_tex', 'u_colour', 'u_scale', 'u_offset', 'u_keepEyes', 'u_keepMouth']);
   return {
     program,
     /** Draws `count` indices of the bound mesh VAO into the bound framebuffer, which needs a depth buffer. */
     draw(p: WarpParams, count: number): void {
       gl.useProgram(program);
-      gl.uniform2f(u.u_size, p.size[0], p.size[1]);
+      gl.uniform4f(u.u_view, ...p.view);
       gl.uniform1f(u.u_depth, 1 / Math.max(p.size[0], p.size[1]));
       bindTexture(gl, u.u_tex, 0, p.tex);
       gl.uniform1i(u.u_colour, p.transfer ? 1 : 0);
