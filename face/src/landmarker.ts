@@ -98,6 +98,9 @@ export class FaceTracker {
     return new FaceTracker(await createFaceLandmarker({ ...o, ...VIDEO, moduleWorker: true }));
   }
 
+  /** True while a photo is being analysed: track() can't measure the camera meanwhile. */
+  get busy(): boolean { return this.inImageMode; }
+
   /** The camera's face, or null when none is found. `timestampMs` must increase. */
   track(frame: VideoFrame | ImageBitmap, timestampMs: number): FaceGeometry | null {
     if (this.inImageMode) return null; // a photo is being analysed: this frame passes through

@@ -79,7 +79,9 @@ export class OneEuroFilter {
    */
   predict(timeSeconds: number): number {
     if (!this.hasPrevious) return NaN;
-    const dt = timeSeconds - this.previousTime;
+    // Motion is only extrapolated over a few frames; a longer gap holds the
+    // last position rather than sending the points off in a straight line.
+    const dt = Math.min(timeSeconds - this.previousTime, MAX_PREDICTION_S);
     return dt > 0 ? this.previousValue + this.previousSpeed * dt : this.previousValue;
   }
 
@@ -90,6 +92,9 @@ export class OneEuroFilter {
     this.previousTime = 0;
   }
 }
+
+/** How far ahead predict() extrapolates: three frames at 30 fps. */
+export const MAX_PREDICTION_S = 0.1;
 
 /** Smooths a fixed set of points (e.g. 478 landmarks), one filter per coordinate. */
 export class PointSmoother {

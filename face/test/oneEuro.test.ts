@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  MAX_PREDICTION_S,
   OneEuroFilter,
   PointSmoother,
   defaultLandmarkParams,
@@ -191,6 +192,15 @@ describe('PointSmoother', () => {
     // The filter's state is untouched: the next real frame smooths as if nothing was predicted.
     expect(Array.from(s.apply(new Float32Array([200 * (t + DT), 50]), t + DT)))
       .toEqual(Array.from(twin.apply(new Float32Array([200 * (t + DT), 50]), t + DT)));
+  });
+
+  it('extrapolates at most MAX_PREDICTION_S ahead: a long gap holds where the motion had got to', () => {
+    const s = new PointSmoother(1, 2);
+    for (let i = 0; i < 30; i++) s.apply(new Float32Array([200 * i * DT, 50]), i * DT);
+    const t = 29 * DT;
+    const capped = s.predict(t + MAX_PREDICTION_S)[0]!;
+    expect(capped).toBeGreaterThan(s.predict(t + MAX_PREDICTION_S / 2)[0]!);
+    expect(s.predict(t + 0.6)[0]).toBe(capped);
   });
 
   it('predicts nothing (NaN) before any points, and the last value for a repeated time', () => {

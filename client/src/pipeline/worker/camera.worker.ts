@@ -361,7 +361,9 @@ export class CameraWorker {
     let call: OffscreenCanvas | Promise<OffscreenCanvas> | undefined;
     try {
       const t0 = performance.now();
-      const tracked = !this.trackSize || this.cadence.trackNow();
+      // While the tracker analyses a photo, frames keep the swap on predicted
+      // landmarks: passing them through would show the person's own face.
+      const tracked = !this.trackSize || (!tracker.busy && this.cadence.trackNow());
       let smoothed: FaceGeometry;
       if (tracked) {
         const face = tracker.track(frame, timestampMs);
