@@ -124,8 +124,8 @@ export async function benchIdn(iterations = 30): Promise<IdnBenchResult> {
             try { session = await ort.InferenceSession.create(await model(crop, weights), { executionProviders: [backend], graphOptimizationLevel: 'all' }); }
             catch (e) { timings.push({ crop, backend: `${backend} (unavailable: ${String(e).slice(0, 60)})`, weights, msMedian: NaN, msP90: NaN }); continue; }
             const feeds = { target: rand([1, 3, crop, crop]), ...(weights === 'inputs' ? identity : {}) };
-            // WebGPU here is SwiftShader on the CPU, seconds a frame: a few runs tell enough.
-            const runs = backend === 'webgpu' ? 3 : iterations;
+            // WebGPU here is SwiftShader on the CPU, seconds a frame: one run tells enough.
+            const runs = backend === 'webgpu' ? 1 : iterations;
             for (let i = 0; i < (backend === 'webgpu' ? 1 : 3); i++) await session.run(feeds); // warm-up
             const ms: number[] = [];
             for (let i = 0; i < runs; i++) { const t = performance.now(); await session.run(feeds); ms.push(performance.now() - t); }

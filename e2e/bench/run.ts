@@ -1,12 +1,16 @@
-// Benchmarks, all in one run. Call: time to join (signaling connected → first remote frame
-// rendered) and the server's CPU and memory (node + mediasoup workers) while a
-// 2-peer and a 4-peer call run. Writes JSON and prints a table.
+// Benchmarks, all in one run. The call as a person gets it (call-bench.ts:
+// swap off, mesh and idn between a sender and a receiver browser); time to
+// join (signaling connected → first remote frame rendered) and the server's
+// CPU and memory (node + mediasoup workers) while a 2-peer and a 4-peer call
+// run; the swap in the lobby alone; the IDN generator. Writes JSON and prints
+// tables.
 import fs from 'node:fs';
 import path from 'node:path';
 import { joinCall, launchParticipant, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { sampleTree } from '../lib/procstat.ts';
 import { startServer } from '../lib/server.ts';
+import { benchCall, type CallBenchResult } from './call-bench.ts';
 import { benchIdn } from './idn-bench.ts';
 import { benchSwap } from './swap-bench.ts';
 import { fakeCamera, type CameraName } from '../lib/y4m.ts';
@@ -80,6 +84,10 @@ async function runCall(peers: number) {
   }
 }
 
+const callServer = await startServer({ LOG_LEVEL: 'warn' });
+const call: CallBenchResult | { error: string } = await benchCall(callServer, SECONDS)
+  .catch((err: Error) => ({ error: err.stack ?? err.message }))
+  .finally(() => callServer.stop());
 const results = [];
 for (const peers of [2, 4]) results.push(await runCall(peers));
 const swapServer = await startServer({ LOG_LEVEL: 'warn' });
@@ -92,13 +100,14 @@ const guided = { ...idn.guided, generatorToLandmarksRatio: ratio(idn.guided.gene
 
 const out = path.join(repoRoot, 'bench-results/bench.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call: results, swap, idn: { ...idn, guided }, landmarksMs }, null, 2));
-console.log('Call (server process tree: node + mediasoup workers)');
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call, joins: results, swap, idn: { ...idn, guided }, landmarksMs }, null, 2));
+printCall(call);
+console.log('Joining calls (server process tree: node + mediasoup workers)');
 console.table(results.map((r) => ({
   peers: r.peers, 'join ms (median)': r.joinMsMedian, 'server CPU %': r.serverCpuPercent,
   'server RSS MiB': r.serverRssMiB, 'peak RSS MiB': r.serverPeakRssMiB,
 })));
-console.log('Face swap pipeline (headless Chromium, 640×480 fake camera, medians of 1-s windows)');
+console.log('Face swap in the lobby alone (one browser, 640×480 fake camera, medians of 1-s windows)');
 console.table(swap.map((r) => ({
   engine: r.engine, 'fps in': r.fpsIn, 'fps out': r.fpsOut, 'landmarks ms': r.landmarksMs, 'engine ms': r.engineMs,
   'paste-back ms': r.pasteMs, 'dropped/s': r.droppedPerSecond, '(engine+paste)/landmarks': r.engineToLandmarksRatio,
@@ -114,3 +123,34 @@ console.table([{
 }]);
 console.log(`identity + conditioner, once per identity: ${idn.identityPlusConditionerMs} ms (wasm); pack: ${(idn.packBytes / 1024).toFixed(0)} KiB (fp16)`);
 console.log(`wrote ${path.relative(process.cwd(), out)}`);
+if ('error' in call) process.exitCode = 1;
+
+function printCall(call: CallBenchResult | { error: string }) {
+  if ('error' in call) {
+    console.log(`Call bench failed: ${call.error}`);
+    return;
+  }
+  const pq = (s: { p50: number; p95: number } | undefined) => (s ? `${s.p50} / ${s.p95}` : '–');
+  console.log(`A call as the receiver sees it (sender + server + receiver on this machine, ${SECONDS}-s windows; stages p50 / p95 of 1-s means)`);
+  console.table(call.phases.map((p) => {
+    const vs = call.versusOff.find((v) => v.engine === p.engine);
+    return {
+      engine: p.engine, 'camera fps': p.cameraFps, 'sender fps in': p.senderFpsIn, 'sender fps out': p.senderFpsOut,
+      'receiver fps': p.receiverDecodedFps, 'dropped/s': p.droppedPerSecond,
+      'landmarks ms': pq(p.stages?.landmarksMs), 'engine ms': pq(p.stages?.engineMs), 'paste-back ms': pq(p.stages?.pasteMs),
+      'latency ms p50 / p95': pq(p.latencyMs), 'added latency ms': vs?.addedLatencyMs ?? '–',
+      'fps on/off (sender, receiver)': vs ? `${vs.senderFpsRatio}, ${vs.receiverFpsRatio}` : '–',
+      'heap MiB': p.heapMiB, 'workers MiB': p.workersMiB ?? 'n/a',
+    };
+  }));
+  console.log('Identity switch in the call (astronaut → a photo; receiver side unless said)');
+  console.table(call.switches.map((s) => ('error' in s ? { engine: s.engine, error: s.error } : {
+    engine: s.engine, 'choose → selected ms': s.prepareMs, 'max gap ms': s.maxGapMs, 'min fps (1 s)': s.minFps,
+    'old-face frames after selected': s.oldFaceFrames, 'new face after selected ms': s.newFaceAfterMs ?? 'never',
+    'sender min fps out': s.senderMinFpsOut,
+  })));
+  const j = call.join;
+  console.log('error' in j ? `join → first swapped frame: failed: ${j.error}`
+    : `join with ${j.engine} (model and identity cached): page load → connected ${j.loadToConnectedMs} ms, connected → first swapped frame at the receiver ${j.connectedToFirstSwappedMs ?? 'never'} ms`);
+  console.log(`frame numbers read on ${(call.stampReadShare * 100).toFixed(1)}% of received frames`);
+}

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { stampFrame, STAMP } from './frameStamp.ts';
 import { cacheDir, sharedKit } from './paths.ts';
 import { lumaThumbnail, type Thumbnail } from './thumbnail.ts';
 
@@ -30,14 +31,49 @@ export function fakeCamera(name: CameraName, seconds = 6): FakeCamera {
   return { name, y4m: out };
 }
 
-/** Thumbnails of every frame's luma plane. */
-export function y4mThumbnails(file: string, w = 32, h = 24): Thumbnail[] {
-  const buf = fs.readFileSync(file);
+/**
+ * The same camera with each frame's index burned into the bottom-left corner
+ * (see frameStamp.ts), so latency can be measured by frame number. The fake
+ * camera loops the file, so indices repeat every `seconds`.
+ */
+export function stampedCamera(name: CameraName, seconds = 6): FakeCamera {
+  const plain = fakeCamera(name, seconds);
+  const out = plain.y4m.replace(/\.y4m$/, `-stamped${STAMP.bits}.y4m`);
+  if (!fs.existsSync(out)) {
+    const buf = fs.readFileSync(plain.y4m);
+    const { width, height, headerEnd } = y4mHeader(buf, plain.y4m);
+    const frameBytes = (width * height * 3) / 2;
+    let index = 0;
+    for (let off = headerEnd + 1; off < buf.length; index++) {
+      const lineEnd = buf.indexOf(0x0a, off);
+      if (lineEnd < 0 || lineEnd + 1 + frameBytes > buf.length) break;
+      const y = buf.subarray(lineEnd + 1, lineEnd + 1 + width * height);
+      const u = buf.subarray(lineEnd + 1 + width * height, lineEnd + 1 + (width * height * 5) / 4);
+      const v = buf.subarray(lineEnd + 1 + (width * height * 5) / 4, lineEnd + 1 + frameBytes);
+      stampFrame(y, u, v, width, index);
+      off = lineEnd + 1 + frameBytes;
+    }
+    if (index >= 2 ** STAMP.bits) throw new Error(`${index} frames need more than ${STAMP.bits} stamp bits`);
+    const tmp = `${out}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, buf);
+    fs.renameSync(tmp, out);
+  }
+  return { name: `${name}-stamped`, y4m: out };
+}
+
+function y4mHeader(buf: Buffer, file: string) {
   const headerEnd = buf.indexOf(0x0a);
   const header = buf.subarray(0, headerEnd).toString('latin1');
   const width = Number(/ W(\d+)/.exec(header)?.[1]);
   const height = Number(/ H(\d+)/.exec(header)?.[1]);
   if (!width || !height) throw new Error(`not a y4m file: ${file}`);
+  return { width, height, headerEnd };
+}
+
+/** Thumbnails of every frame's luma plane. */
+export function y4mThumbnails(file: string, w = 32, h = 24): Thumbnail[] {
+  const buf = fs.readFileSync(file);
+  const { width, height, headerEnd } = y4mHeader(buf, file);
   const frameBytes = (width * height * 3) / 2; // 4:2:0
   const thumbs: Thumbnail[] = [];
   for (let off = headerEnd + 1; off < buf.length;) {

@@ -7,25 +7,40 @@ export class StatsWindow {
   private outCount = 0;
   private sums = { landmarksMs: 0, engineMs: 0, pasteMs: 0 };
   private swapped = 0;
-  private dropped = 0;
+  private missedUpstream = 0;
+  private skipped = 0;
   private lastInputUs: number | undefined;
-  /** The camera's frame interval, learnt as the smallest gap seen between consecutive frames. */
-  private intervalUs = Infinity;
+  /** The camera's nominal frame interval (from its track settings); undefined while unknown. */
+  private intervalUs: number | undefined;
   private faceFound = false;
 
-  constructor(private windowStart: number) {}
+  /** `frameRate`: the camera track's nominal rate (MediaTrackSettings.frameRate), if known yet. */
+  constructor(private windowStart: number, frameRate?: number) {
+    this.setFrameRate(frameRate);
+  }
 
-  /** A camera frame reached the worker; gaps bigger than the camera's interval mean frames were dropped upstream. */
+  /**
+   * The camera's nominal frame rate. Gaps are measured against it, never
+   * against the gaps seen: a camera that delivers two frames close together
+   * once would otherwise make every later normal gap look like many drops.
+   */
+  setFrameRate(frameRate: number | undefined): void {
+    this.intervalUs = frameRate && frameRate > 0 && Number.isFinite(frameRate) ? 1e6 / frameRate : undefined;
+  }
+
+  /** A camera frame reached the worker; a gap of n camera intervals since the last one means n − 1 never reached it. */
   frameIn(timestampUs: number): void {
     this.inCount++;
-    if (this.lastInputUs !== undefined) {
+    if (this.lastInputUs !== undefined && this.intervalUs !== undefined) {
       const gap = timestampUs - this.lastInputUs;
-      if (gap > 0) {
-        this.intervalUs = Math.min(this.intervalUs, gap);
-        this.dropped += Math.max(0, Math.round(gap / this.intervalUs) - 1);
-      }
+      if (gap > 0) this.missedUpstream += Math.max(0, Math.round(gap / this.intervalUs) - 1);
     }
     this.lastInputUs = timestampUs;
+  }
+
+  /** A frame the worker received but will not send on (for pipelines that discard frames themselves). */
+  frameSkipped(): void {
+    this.skipped++;
   }
 
   frameOut(stages: { landmarksMs: number; engineMs: number; pasteMs: number } | null, faceFound: boolean): void {
@@ -49,11 +64,11 @@ export class StatsWindow {
       landmarksMs: +(this.sums.landmarksMs / n).toFixed(1),
       engineMs: +(this.sums.engineMs / n).toFixed(1),
       pasteMs: +(this.sums.pasteMs / n).toFixed(1),
-      dropped: this.dropped,
+      dropped: this.missedUpstream + this.skipped,
       faceFound: this.faceFound,
     };
     this.windowStart = now;
-    this.inCount = this.outCount = this.swapped = this.dropped = 0;
+    this.inCount = this.outCount = this.swapped = this.missedUpstream = this.skipped = 0;
     this.sums = { landmarksMs: 0, engineMs: 0, pasteMs: 0 };
     return stats;
   }
