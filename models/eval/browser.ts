@@ -6,6 +6,7 @@
 // Large models are streamed from disk by this server, never through page.route.
 import fs from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,9 @@ export interface EvalPage {
 
 export async function openEvalPage(): Promise<EvalPage> {
   const script = await bundleForBrowser(path.join(here, 'page/entry.ts'));
+  // IdnSessions starts its conditioning worker from new URL('./conditioning.worker.ts', import.meta.url),
+  // which esbuild leaves as it is: the page asks this server for it, next to /eval.js.
+  const conditioningWorker = await bundleForBrowser(createRequire(import.meta.url).resolve('@guise/client/engines/idn/conditioning.worker'));
   const images = new Map<string, string>();
   const models = new Map<string, string>();
   const mounts: [string, string][] = [
@@ -52,9 +56,9 @@ export async function openEvalPage(): Promise<EvalPage> {
       res.writeHead(200, { ...headers, 'Content-Type': 'text/html' });
       return res.end('<!doctype html><meta charset="utf-8"><title>guise quality eval</title><script type="module" src="/eval.js"></script>');
     }
-    if (name === '/eval.js') {
+    if (name === '/eval.js' || name === '/conditioning.worker.ts') {
       res.writeHead(200, { ...headers, 'Content-Type': 'text/javascript' });
-      return res.end(script);
+      return res.end(name === '/eval.js' ? script : conditioningWorker);
     }
     let file: string | undefined;
     if (name === '/face_landmarker.task') file = path.join(root, 'models/face_landmarker/face_landmarker.task');

@@ -60,8 +60,12 @@ interface Conditioning { worker: Worker; remote: Comlink.Remote<ConditioningWork
 function startConditioning(ortWasmPaths: string, identity: Uint8Array, conditioner: Uint8Array): Conditioning {
   const worker = new Worker(new URL('./conditioning.worker.ts', import.meta.url), { type: 'module', name: 'guise-idn-conditioning' });
   const remote = Comlink.wrap<ConditioningWorker>(worker);
+  // A worker script that fails to load never answers: say so instead of waiting for good.
+  const failed = new Promise<never>((_, reject) => worker.addEventListener('error', (e) => {
+    reject(new Error(`the identity conditioning worker failed to start: ${e.message || 'its script did not load'}`));
+  }, { once: true }));
   // The bytes move to that worker: this one keeps only the generator's.
-  const loaded = remote.load(ortWasmPaths, Comlink.transfer(identity, [identity.buffer as ArrayBuffer]), Comlink.transfer(conditioner, [conditioner.buffer as ArrayBuffer]));
+  const loaded = Promise.race([failed, remote.load(ortWasmPaths, Comlink.transfer(identity, [identity.buffer as ArrayBuffer]), Comlink.transfer(conditioner, [conditioner.buffer as ArrayBuffer]))]);
   loaded.catch(() => {}); // surfaced by condition()
   return { worker, remote, loaded };
 }
