@@ -81,6 +81,18 @@ describe('StatsWindow', () => {
     expect(w.take(2000)!.dropped).toBe(3);
   });
 
+  it('counts faces per second: every swapped frame where the engine makes each face, only new ones where it reuses them', () => {
+    const w = new StatsWindow(0, 30);
+    for (let i = 0; i < 30; i++) {
+      w.frameIn(i * interval);
+      // A generator beside the frames: a new face on one swapped frame in three.
+      w.frameOut(i < 15 ? stages : { ...stages, newFace: i % 3 === 0 }, true);
+    }
+    const s = w.take(1000)!;
+    expect(s.fpsOut).toBe(30);
+    expect(s.facesPerSecond).toBe(15 + 5);
+  });
+
   it('starts a fresh window after each report', () => {
     const w = new StatsWindow(0, 30);
     w.frameIn(0);

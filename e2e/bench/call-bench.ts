@@ -34,6 +34,8 @@ export interface CallPhase {
   senderFpsIn: number;
   senderFpsOut: number;
   droppedPerSecond: number;
+  /** Swapped frames per second that showed a newly generated face (idn's generator runs beside the frames). */
+  newFacesPerSecond: number;
   /** Frames the receiver's video element decoded, and presented with a readable frame number (requestVideoFrameCallback). */
   receiverDecodedFps: number;
   receiverPresentedFps: number;
@@ -167,6 +169,7 @@ export async function benchCall(server: RunningServer, seconds: number): Promise
         senderFpsIn: round1(mean(stats.map((s) => s.fpsIn))),
         senderFpsOut: round1(mean(stats.map((s) => s.fpsOut))),
         droppedPerSecond: round1(mean(stats.map((s) => s.dropped))),
+        newFacesPerSecond: round1(mean(stats.map((s) => s.facesPerSecond))),
         receiverDecodedFps: round1((decoded1 - decoded0) / wall),
         receiverPresentedFps: round1(presentedFps(frames)),
         stages: engine === 'none' || !swapped.length ? null : {

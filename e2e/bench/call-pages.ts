@@ -12,7 +12,7 @@ export type CameraFrame = [stamp: number, readAt: number, timestampUs: number, c
 /** One frame the receiver presented: wall time (ms), frame number (-1: unreadable), 32×24 luma. */
 export interface PresentedFrame { t: number; stamp: number; thumb: number[] }
 /** A pipeline stats report, with the wall time it reached the main thread. */
-export interface StatsSample { t: number; fpsIn: number; fpsOut: number; landmarksMs: number; engineMs: number; pasteMs: number; dropped: number; faceFound: boolean }
+export interface StatsSample { t: number; fpsIn: number; fpsOut: number; landmarksMs: number; engineMs: number; pasteMs: number; dropped: number; faceFound: boolean; facesPerSecond: number }
 
 export const THUMB = { w: 32, h: 24 } as const;
 

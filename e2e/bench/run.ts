@@ -88,6 +88,12 @@ const callServer = await startServer({ LOG_LEVEL: 'warn' });
 const call: CallBenchResult | { error: string } = await benchCall(callServer, SECONDS)
   .catch((err: Error) => ({ error: err.stack ?? err.message }))
   .finally(() => callServer.stop());
+// BENCH_ONLY=call: the call table alone (a quicker loop while working on the pipeline).
+const onlyCall = process.env.BENCH_ONLY === 'call';
+if (onlyCall) {
+  printCall(call);
+  process.exit('error' in call ? 1 : 0);
+}
 const results = [];
 for (const peers of [2, 4]) results.push(await runCall(peers));
 const swapServer = await startServer({ LOG_LEVEL: 'warn' });
@@ -136,7 +142,7 @@ function printCall(call: CallBenchResult | { error: string }) {
     const vs = call.versusOff.find((v) => v.engine === p.engine);
     return {
       engine: p.engine, 'camera fps': p.cameraFps, 'sender fps in': p.senderFpsIn, 'sender fps out': p.senderFpsOut,
-      'receiver fps': p.receiverDecodedFps, 'dropped/s': p.droppedPerSecond,
+      'receiver fps': p.receiverDecodedFps, 'dropped/s': p.droppedPerSecond, 'new faces/s': p.newFacesPerSecond,
       'landmarks ms': pq(p.stages?.landmarksMs), 'engine ms': pq(p.stages?.engineMs), 'paste-back ms': pq(p.stages?.pasteMs),
       'latency ms p50 / p95': pq(p.latencyMs), 'added latency ms': vs?.addedLatencyMs ?? '–',
       'fps on/off (sender, receiver)': vs ? `${vs.senderFpsRatio}, ${vs.receiverFpsRatio}` : '–',

@@ -36,9 +36,9 @@ export interface EvalPage {
 
 export async function openEvalPage(): Promise<EvalPage> {
   const script = await bundleForBrowser(path.join(here, 'page/entry.ts'));
-  // IdnSessions starts its conditioning worker from new URL('./conditioning.worker.ts', import.meta.url),
+  // IdnSessions starts its worker from new URL('./idn.worker.ts', import.meta.url),
   // which esbuild leaves as it is: the page asks this server for it, next to /eval.js.
-  const conditioningWorker = await bundleForBrowser(createRequire(import.meta.url).resolve('@guise/client/engines/idn/conditioning.worker'));
+  const idnWorker = await bundleForBrowser(createRequire(import.meta.url).resolve('@guise/client/engines/idn/idn.worker'));
   const images = new Map<string, string>();
   const models = new Map<string, string>();
   const mounts: [string, string][] = [
@@ -56,9 +56,9 @@ export async function openEvalPage(): Promise<EvalPage> {
       res.writeHead(200, { ...headers, 'Content-Type': 'text/html' });
       return res.end('<!doctype html><meta charset="utf-8"><title>guise quality eval</title><script type="module" src="/eval.js"></script>');
     }
-    if (name === '/eval.js' || name === '/conditioning.worker.ts') {
+    if (name === '/eval.js' || name === '/idn.worker.ts') {
       res.writeHead(200, { ...headers, 'Content-Type': 'text/javascript' });
-      return res.end(name === '/eval.js' ? script : conditioningWorker);
+      return res.end(name === '/eval.js' ? script : idnWorker);
     }
     let file: string | undefined;
     if (name === '/face_landmarker.task') file = path.join(root, 'models/face_landmarker/face_landmarker.task');

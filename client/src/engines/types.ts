@@ -22,7 +22,12 @@ export interface SwapOptions {
 export const defaultSwapOptions: SwapOptions = { colourMatch: true, keepEyes: false, keepMouth: true };
 
 /** Milliseconds spent in the engine's stages for the last frame. */
-export interface EngineTimings { engineMs: number; pasteMs: number }
+export interface EngineTimings {
+  engineMs: number;
+  pasteMs: number;
+  /** Whether the last frame showed a face not shown before (absent: every frame's face is its own). */
+  newFace?: boolean;
+}
 
 export interface Engine {
   readonly kind: EngineKind;

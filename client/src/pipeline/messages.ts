@@ -30,6 +30,12 @@ export interface PipelineStats {
   dropped: number;
   faceFound: boolean;
   /**
+   * Swapped frames per second that showed a newly generated face. Equal to the
+   * swapped frame rate where each frame's face is made from it (mesh); lower
+   * where the generator runs beside the frames and its newest face is reused (idn).
+   */
+  facesPerSecond: number;
+  /**
    * Landmarks run on one swapped frame in this many (1: every frame); under
    * load the rest use landmarks predicted from the track. Set by the camera
    * worker; landmarksMs averages over all swapped frames, predicted ones included.

@@ -7,6 +7,7 @@ export class StatsWindow {
   private outCount = 0;
   private sums = { landmarksMs: 0, engineMs: 0, pasteMs: 0 };
   private swapped = 0;
+  private newFaces = 0;
   private missedUpstream = 0;
   private skipped = 0;
   private lastInputUs: number | undefined;
@@ -43,11 +44,13 @@ export class StatsWindow {
     this.skipped++;
   }
 
-  frameOut(stages: { landmarksMs: number; engineMs: number; pasteMs: number } | null, faceFound: boolean): void {
+  /** `stages.newFace` false: the engine showed a face it had shown before (its generator runs beside the frames). */
+  frameOut(stages: { landmarksMs: number; engineMs: number; pasteMs: number; newFace?: boolean } | null, faceFound: boolean): void {
     this.outCount++;
     this.faceFound = faceFound;
     if (!stages) return;
     this.swapped++;
+    if (stages.newFace !== false) this.newFaces++;
     this.sums.landmarksMs += stages.landmarksMs;
     this.sums.engineMs += stages.engineMs;
     this.sums.pasteMs += stages.pasteMs;
@@ -66,9 +69,10 @@ export class StatsWindow {
       pasteMs: +(this.sums.pasteMs / n).toFixed(1),
       dropped: this.missedUpstream + this.skipped,
       faceFound: this.faceFound,
+      facesPerSecond: +(this.newFaces / seconds).toFixed(1),
     };
     this.windowStart = now;
-    this.inCount = this.outCount = this.swapped = this.missedUpstream = this.skipped = 0;
+    this.inCount = this.outCount = this.swapped = this.newFaces = this.missedUpstream = this.skipped = 0;
     this.sums = { landmarksMs: 0, engineMs: 0, pasteMs: 0 };
     return stats;
   }

@@ -150,7 +150,7 @@ const api = {
       try {
         // mesh: a fresh engine per pair (see swapPairs), so no instance here.
         const engine = spec.kind === 'idn'
-          ? await IdnEngine.create({ idnModel: spec.model!, ortWasm: '/ort/' }, 'wasm')
+          ? await IdnEngine.create({ idnModel: spec.model!, ortWasm: '/ort/' }, 'wasm', undefined, { waitForEachFace: true })
           : undefined;
         engines.set(spec.name, { spec, engine });
         result[spec.name] = null;

@@ -4,9 +4,10 @@
 // generator.onnx swaps the aligned target crop with them, and the crop is
 // pasted back through its mask. The warp-guided variant (manifest
 // guide_channels = 4) also gets, per frame, the source face warped onto the
-// target's landmarks (@guise/face/idn/guide). The sessions and their one
-// queue are IdnSessions'.
-import * as ort from 'onnxruntime-web';
+// target's landmarks (@guise/face/idn/guide). onnxruntime-web runs in the
+// engine's own worker (idn.worker.ts, through IdnSessions), beside the frame
+// loop: a frame waits for the generator only for a new identity.
+import type { Affine } from '@guise/face/align';
 import { alignedPixels, drawAligned, planarToRgba, rgbaToPlanar, setAffine } from '@guise/face/crop';
 import { IDENTITY_CROP } from '@guise/face/idn/conditioning';
 import { checkGuideChannels, guideSource, landmarksToCrop, type GuideSource } from '@guise/face/idn/guide';
@@ -18,24 +19,26 @@ import * as mesh from '@guise/face/mesh';
 import { float16BitsToFloat32, tensor, type IdentityPack } from '@guise/face/pack';
 import { TriangleWarp } from '@guise/face/triangleWarp';
 import type { Engine, EngineTimings, IdnBackend, SwapOptions } from '../types.ts';
-import { IdnSessions, type Feeds, type IdnAssets, type ModelLoad } from './IdnSessions.ts';
-
-/**
- * From this crop size on, each identity also gets its own generator session
- * with its tensors baked in as initializers, built in the background: the
- * runtime pre-packs them. Measured by `pnpm bench` (wasm, 2 threads, median):
- * at 224, 25 ms baked vs 41 ms fed; at 128 baking lost (15 vs 9 ms).
- */
-const BAKE_FROM_CROP = 224;
+import { IdnSessions, type IdnAssets, type ModelLoad } from './IdnSessions.ts';
 
 /** What the engine keeps per identity, made on the pack's first frame. */
 interface Identity {
-  /** The pack's tensors as generator inputs (fp32). */
-  feeds: Feeds;
+  /** Its number in the idn worker, once its tensors are there. */
+  id: Promise<number>;
   /** The warp guide's source, for a guided model. */
   guide?: GuideSource;
-  /** Its own baked generator: undefined until baking starts (or where it doesn't pay), null while it builds. */
-  baked?: ort.InferenceSession | null;
+}
+
+/** A generated face, ready to paste: the swapped crop with its feathered mask as alpha. */
+interface Face { pack: IdentityPack; image: ImageData }
+
+export interface IdnEngineOptions {
+  /**
+   * Make each frame's face from that frame, waiting for the generator. Off
+   * (the camera): the generator runs beside the frame loop, and each frame
+   * gets the newest face there is, placed with that frame's own alignment.
+   */
+  waitForEachFace?: boolean;
 }
 
 export class IdnEngine implements Engine {
@@ -46,25 +49,27 @@ export class IdnEngine implements Engine {
   private readonly cropCtx: OffscreenCanvasRenderingContext2D;
   private readonly out = new OffscreenCanvas(1, 1);
   private readonly outCtx = this.out.getContext('2d')!;
-  /** The generator's input, reused frame to frame. Channels 0-2: the target crop; with the guide, 3-5 the warped source and 6 its mask. */
-  private readonly input: Float32Array;
-  private readonly inputTensor: ort.Tensor;
+  /** The generator's input shape. Channels 0-2: the target crop; with the guide, 3-5 the warped source and 6 its mask. */
+  private readonly dims: readonly number[];
   private readonly warp: TriangleWarp | undefined;
   private readonly targetLandmarks = new Float64Array(mesh.LANDMARK_COUNT * 2);
-  private readonly pasted: ImageData;
   private readonly innerLips = mesh.innerLips();
   private readonly identities = new Map<IdentityPack, Identity>();
+  /** The newest generated face, and the run in flight (at most one). */
+  private newest: Face | undefined;
+  private running: Promise<Face> | undefined;
+  /** A run nobody waited for that failed: thrown by the next swap. */
+  private failure: unknown;
+  private pastedFace: Face | undefined;
 
-  private constructor(private readonly model: IdnModel, private readonly sessions: IdnSessions) {
+  private constructor(private readonly model: IdnModel, private readonly sessions: IdnSessions, private readonly options: IdnEngineOptions) {
     const size = model.manifest.crop;
     const channels = 3 + checkGuideChannels(model.manifest.guide_channels, model.manifest.input_channels);
     this.size = size;
     this.crop = new OffscreenCanvas(size, size);
     this.cropCtx = this.crop.getContext('2d', { willReadFrequently: true })!;
-    this.input = new Float32Array(channels * size * size);
-    this.inputTensor = new ort.Tensor('float32', this.input, [1, channels, size, size]);
+    this.dims = [1, channels, size, size];
     this.warp = channels > 3 ? new TriangleWarp(size, size, mesh.triangles()) : undefined;
-    this.pasted = new ImageData(size, size);
   }
 
   /**
@@ -72,11 +77,11 @@ export class IdnEngine implements Engine {
    * real adapter exists, else wasm); `onLoad` hears how far getting its files
    * (from the cache or the network) has got.
    */
-  static async create(assets: IdnAssets, backend?: IdnBackend, onLoad?: (load: ModelLoad) => void): Promise<IdnEngine> {
+  static async create(assets: IdnAssets, backend?: IdnBackend, onLoad?: (load: ModelLoad) => void, options: IdnEngineOptions = {}): Promise<IdnEngine> {
     const model = await fetchIdnManifest(assets.idnModel);
     if (!model) throw new Error(`no usable neural swap model at ${assets.idnModel}`);
     checkGuideChannels(model.manifest.guide_channels, model.manifest.input_channels);
-    return new IdnEngine(model, await IdnSessions.create(assets, model, backend, onLoad));
+    return new IdnEngine(model, await IdnSessions.create(assets, model, backend, onLoad), options);
   }
 
   async prepareIdentity(photo: ImageBitmap, face: FaceGeometry, label: string): Promise<IdentityPack> {
@@ -86,29 +91,32 @@ export class IdnEngine implements Engine {
   }
 
   async swap(frame: VideoFrame | ImageBitmap, face: FaceGeometry, pack: IdentityPack, options: SwapOptions): Promise<OffscreenCanvas> {
-    const { size, cropCtx, outCtx, out } = this;
+    const { outCtx, out } = this;
     const t0 = performance.now();
-    const [width, height] = frameSize(frame);
-    const { toCrop, toFrame } = alignFace(face, size);
-    drawAligned(cropCtx, frame, toCrop);
-    rgbaToPlanar(cropCtx.getImageData(0, 0, size, size).data, size, this.input);
-    const identity = this.identity(pack);
-    if (this.warp) {
-      // The guide, on the same toCrop the crop was cut with: counted in engineMs.
-      const g = identity.guide!;
-      this.warp.warp(g.image, g.landmarks, landmarksToCrop(face.points, toCrop, this.targetLandmarks), this.input, 3 * size * size);
+    if (this.failure !== undefined) {
+      const err = this.failure;
+      this.failure = undefined;
+      throw err;
     }
-    this.bakeInBackground(pack, identity);
-    const { swapped, mask } = await this.sessions.generate(this.inputTensor, identity.feeds, identity.baked ?? undefined);
+    const [width, height] = frameSize(frame);
+    const { toCrop, toFrame } = alignFace(face, this.size);
+    let shown: Face;
+    if (this.options.waitForEachFace || this.newest?.pack !== pack) {
+      // A face made from this frame: never one of another identity (a switch), nor, when asked, an older one.
+      await this.running?.catch(() => {});
+      shown = await this.settle(this.start(frame, face, toCrop, pack));
+    } else {
+      this.running ??= this.start(frame, face, toCrop, pack);
+      shown = this.newest;
+    }
     const t1 = performance.now();
 
-    // Paste back: the frame, then the swapped crop through its (feathered) mask.
+    // Paste back: the frame, then the face through its (feathered) mask, placed by this frame's alignment.
     if (out.width !== width || out.height !== height) { out.width = width; out.height = height; }
     outCtx.setTransform(1, 0, 0, 1, 0, 0);
     outCtx.drawImage(frame, 0, 0);
-    planarToRgba(swapped, mask, size, Math.round(size * 0.06), this.pasted.data);
-    cropCtx.setTransform(1, 0, 0, 1, 0, 0);
-    cropCtx.putImageData(this.pasted, 0, 0);
+    this.cropCtx.setTransform(1, 0, 0, 1, 0, 0);
+    this.cropCtx.putImageData(shown.image, 0, 0);
     setAffine(outCtx, toFrame);
     outCtx.drawImage(this.crop, 0, 0);
     // Like the mesh engine's option: the person's own mouth interior (teeth,
@@ -128,6 +136,8 @@ export class IdnEngine implements Engine {
     }
     this.timings.engineMs = t1 - t0;
     this.timings.pasteMs = performance.now() - t1;
+    this.timings.newFace = shown !== this.pastedFace;
+    this.pastedFace = shown;
     return out;
   }
 
@@ -136,40 +146,71 @@ export class IdnEngine implements Engine {
   }
 
   forget(pack: IdentityPack): void {
-    const baked = this.identities.get(pack)?.baked;
-    if (baked) this.sessions.release(baked);
+    const identity = this.identities.get(pack);
     this.identities.delete(pack);
+    if (this.newest?.pack === pack) this.newest = undefined;
+    void identity?.id.then((id) => this.sessions.forget(id), () => {});
   }
 
   dispose(): void {
     this.identities.clear();
+    this.newest = this.pastedFace = undefined;
     this.sessions.close();
   }
 
-  /** The pack's per-identity state, made once (its guide source checked then). */
+  /**
+   * Starts a generator run on this frame's crop (cut now: the frame is gone by
+   * the time it ends); its face becomes the newest when it is back.
+   */
+  private start(frame: VideoFrame | ImageBitmap, face: FaceGeometry, toCrop: Affine, pack: IdentityPack): Promise<Face> {
+    const { size, cropCtx } = this;
+    const identity = this.identity(pack);
+    drawAligned(cropCtx, frame, toCrop);
+    const input = new Float32Array(this.dims.reduce((a, b) => a * b));
+    rgbaToPlanar(cropCtx.getImageData(0, 0, size, size).data, size, input);
+    if (this.warp) {
+      // The guide, on the same toCrop the crop was cut with.
+      const g = identity.guide!;
+      this.warp.warp(g.image, g.landmarks, landmarksToCrop(face.points, toCrop, this.targetLandmarks), input, 3 * size * size);
+    }
+    const run = identity.id
+      .then((id) => this.sessions.generate(input, this.dims, id))
+      .then(({ swapped, mask }) => {
+        const image = new ImageData(size, size);
+        planarToRgba(swapped, mask, size, Math.round(size * 0.06), image.data);
+        const made = { pack, image };
+        if (this.identities.has(pack)) this.newest = made; // not forgotten meanwhile
+        return made;
+      })
+      .finally(() => { if (this.running === run) this.running = undefined; });
+    run.catch((err: unknown) => { this.failure = err; });
+    this.running = run;
+    return run;
+  }
+
+  /** Waits for a run this frame needs: its failure is this frame's, not the next one's. */
+  private async settle(run: Promise<Face>): Promise<Face> {
+    try {
+      return await run;
+    } finally {
+      this.failure = undefined;
+    }
+  }
+
+  /** The pack's per-identity state, made once (its tensors sent to the worker then, its guide source checked). */
   private identity(pack: IdentityPack): Identity {
     let identity = this.identities.get(pack);
     if (!identity) {
       const guide = this.warp ? guideSource(pack) : undefined;
-      const feeds: Feeds = {};
-      for (const name of IDENTITY_TENSORS) {
+      const tensors = IDENTITY_TENSORS.map((name) => {
         const t = tensor(pack, name);
-        const data = t.dtype === 'f16' ? float16BitsToFloat32(t.data as Uint16Array) : (t.data as Float32Array);
-        feeds[name] = new ort.Tensor('float32', data, t.shape);
-      }
-      identity = { feeds, guide };
+        const data = t.dtype === 'f16' ? float16BitsToFloat32(t.data as Uint16Array) : Float32Array.from(t.data as Float32Array);
+        return { name, dims: t.shape, data };
+      });
+      identity = { id: this.sessions.addIdentity(tensors), guide };
+      identity.id.catch(() => {}); // surfaced by the runs that need it
       this.identities.set(pack, identity);
     }
     return identity;
-  }
-
-  /** Starts building the pack's baked generator; the fed one keeps serving frames meanwhile, and the switch is one assignment. */
-  private bakeInBackground(pack: IdentityPack, identity: Identity): void {
-    if (this.size < BAKE_FROM_CROP || identity.baked !== undefined) return;
-    identity.baked = null;
-    this.sessions.bake(identity.feeds).then((s) => {
-      if (this.identities.get(pack) === identity) identity.baked = s;
-      else this.sessions.release(s); // forgotten (or disposed) meanwhile
-    }, () => {});
   }
 }

@@ -380,7 +380,7 @@ export class CameraWorker {
       call = engine.swap(frame, smoothed, pack, this.options);
       const canvas = await withDeadline(call, ENGINE_DEADLINE_MS, `the ${engine.kind} engine`);
       this.passThrough(null);
-      return { canvas, tracked, stages: { landmarksMs, engineMs: engine.timings.engineMs, pasteMs: engine.timings.pasteMs } };
+      return { canvas, tracked, stages: { landmarksMs, ...engine.timings } };
     } catch (err) {
       if (err instanceof Overdue) {
         // The call carries on: no other is started until it is back (say, an ONNX run that never ends).
