@@ -166,8 +166,8 @@ export class FaceChoice implements Readable<FaceChoiceState> {
     const seq = ++this.selectSeq;
     const pipeline = this.pipeline;
     if (id === null || !pipeline) {
-      pipeline?.use(null);
-      this.store.update((s) => ({ ...s, selected: id, preparing: null, error: null }));
+      await pipeline?.use(null);
+      if (seq === this.selectSeq) this.store.update((s) => ({ ...s, selected: id, preparing: null, error: null }));
       return;
     }
     this.store.update((s) => ({ ...s, preparing: id, error: null }));
@@ -178,8 +178,9 @@ export class FaceChoice implements Readable<FaceChoiceState> {
         if (seq !== this.selectSeq || pipeline !== this.pipeline) return;
         // The engine changed while it was prepared (that drops every prepared identity): prepare it again for the new one.
         if (this.prepared.get(id) !== preparing) continue;
-        pipeline.use(identity);
-        this.store.update((s) => ({ ...s, selected: id, preparing: null }));
+        // "Selected" once others see it: until then, preparing.
+        await pipeline.use(identity);
+        if (seq === this.selectSeq) this.store.update((s) => ({ ...s, selected: id, preparing: null }));
         return;
       }
     } catch (err) {

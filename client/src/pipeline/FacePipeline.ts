@@ -64,6 +64,9 @@ function preferredPath(): FramePath {
   return insertableStreamsSupported() ? 'chromium' : 'standard';
 }
 
+/** How long use() waits for a frame showing the new identity to go out. */
+const SWITCH_WAIT_MS = 2000;
+
 type Listeners = { [K in keyof CameraEvents]: Set<CameraEvents[K]> };
 
 export class FacePipeline implements VideoPipeline {
@@ -198,11 +201,25 @@ export class FacePipeline implements VideoPipeline {
     return Promise.race([this.camera.setEngine(engine, backend), this.gone.promise]);
   }
 
-  /** From the next frame on, shows `identity` (or the real face for null). Never stalls or renegotiates. */
-  use(identity: PreparedIdentity | null): void {
-    if (this.live()) void this.camera.useIdentity(identity?.handle ?? null);
-    this.disclosureNow = identity ? { synthetic: true, identityLabel: identity.label } : { synthetic: false };
-    for (const cb of this.disclosureListeners) cb(this.disclosureNow);
+  /**
+   * From the next frame on, shows `identity` (or the real face for null).
+   * Never stalls or renegotiates. Resolves once a frame showing it has been
+   * sent (at most SWITCH_WAIT_MS later: no frames may be flowing). The
+   * disclosure turns on at once and off only then: no swapped frame goes out undisclosed.
+   */
+  async use(identity: PreparedIdentity | null): Promise<void> {
+    const next: Disclosure = identity ? { synthetic: true, identityLabel: identity.label } : { synthetic: false };
+    if (identity) this.disclose(next);
+    if (this.live()) {
+      const sent = this.camera.useIdentity(identity?.handle ?? null);
+      await Promise.race([sent, this.gone.promise, new Promise((r) => setTimeout(r, SWITCH_WAIT_MS))]).catch(() => {});
+    }
+    if (!identity) this.disclose(next);
+  }
+
+  private disclose(d: Disclosure): void {
+    this.disclosureNow = d;
+    for (const cb of this.disclosureListeners) cb(d);
   }
 
   setOptions(options: SwapOptions): void {

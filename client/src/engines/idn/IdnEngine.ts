@@ -21,6 +21,14 @@ import { TriangleWarp } from '@guise/face/triangleWarp';
 import type { Engine, EngineTimings, IdnBackend, SwapOptions } from '../types.ts';
 import { IdnSessions, type IdnAssets, type ModelLoad } from './IdnSessions.ts';
 
+/**
+ * The share of time the generator may run while frames reuse its newest face:
+ * after a run it rests as long again. Running flat out, it took the CPU the
+ * call itself needs (encoding, decoding) and the receiver's latency grew
+ * (`pnpm bench`).
+ */
+const GENERATOR_DUTY = 0.5;
+
 /** What the engine keeps per identity, made on the pack's first frame. */
 interface Identity {
   /** Its number in the idn worker, once its tensors are there. */
@@ -58,6 +66,8 @@ export class IdnEngine implements Engine {
   /** The newest generated face, and the run in flight (at most one). */
   private newest: Face | undefined;
   private running: Promise<Face> | undefined;
+  /** No new run starts before this (performance.now() ms): see GENERATOR_DUTY. */
+  private restUntil = 0;
   /** A run nobody waited for that failed: thrown by the next swap. */
   private failure: unknown;
   private pastedFace: Face | undefined;
@@ -106,7 +116,7 @@ export class IdnEngine implements Engine {
       await this.running?.catch(() => {});
       shown = await this.settle(this.start(frame, face, toCrop, pack));
     } else {
-      this.running ??= this.start(frame, face, toCrop, pack);
+      if (!this.running && t0 >= this.restUntil) this.start(frame, face, toCrop, pack);
       shown = this.newest;
     }
     const t1 = performance.now();
@@ -173,9 +183,12 @@ export class IdnEngine implements Engine {
       const g = identity.guide!;
       this.warp.warp(g.image, g.landmarks, landmarksToCrop(face.points, toCrop, this.targetLandmarks), input, 3 * size * size);
     }
+    const began = performance.now();
     const run = identity.id
       .then((id) => this.sessions.generate(input, this.dims, id))
       .then(({ swapped, mask }) => {
+        const ended = performance.now();
+        this.restUntil = ended + (ended - began) * (1 / GENERATOR_DUTY - 1);
         const image = new ImageData(size, size);
         planarToRgba(swapped, mask, size, Math.round(size * 0.06), image.data);
         const made = { pack, image };

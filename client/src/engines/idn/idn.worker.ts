@@ -55,14 +55,16 @@ export class IdnWorker {
    * started"). Frames, conditioning and baking take turns.
    */
   private readonly queue = new AwaitQueue();
-  private loaded: Promise<{ generator: ort.InferenceSession; conditioning: ConditioningSessions; options: ort.InferenceSession.SessionOptions }> | undefined;
+  /** The generator's session (frames need only it: a cached identity swaps as soon as it is up), then the conditioning ones. */
+  private generator: Promise<{ session: ort.InferenceSession; options: ort.InferenceSession.SessionOptions }> | undefined;
+  private conditioning: Promise<ConditioningSessions> | undefined;
   private generatorBytes: Uint8Array | undefined;
   private crop = 0;
   private readonly identities = new Map<number, Identity>();
 
   /** Creates the sessions from the model's bytes on `backend` (chosen here when absent); resolves with the backend used. */
   async load(ortWasm: string, bytes: IdnModelBytes, crop: number, backend?: IdnBackend): Promise<IdnBackend> {
-    if (this.loaded) throw new Error('the idn sessions are loaded already');
+    if (this.generator) throw new Error('the idn sessions are loaded already');
     ort.env.wasm.wasmPaths = ortWasm;
     // One core stays with the camera worker's frame loop, which runs beside
     // this one. Threads need cross-origin isolation (SharedArrayBuffer).
@@ -75,21 +77,20 @@ export class IdnWorker {
     const cpu: ort.InferenceSession.SessionOptions = { executionProviders: ['wasm'], graphOptimizationLevel: 'all', extra };
     this.generatorBytes = bytes.generator;
     this.crop = crop;
-    this.loaded = this.queue.push(async () => ({
-      generator: await ort.InferenceSession.create(bytes.generator, options),
-      conditioning: {
-        identity: await ort.InferenceSession.create(bytes.identity, cpu),
-        conditioner: await ort.InferenceSession.create(bytes.conditioner, cpu),
-      },
-      options,
+    this.generator = this.queue.push(async () => ({ session: await ort.InferenceSession.create(bytes.generator, options), options }));
+    this.conditioning = this.queue.push(async () => ({
+      identity: await ort.InferenceSession.create(bytes.identity, cpu),
+      conditioner: await ort.InferenceSession.create(bytes.conditioner, cpu),
     }));
-    await this.loaded;
+    this.conditioning.catch(() => {}); // surfaced by condition()
+    await this.generator;
     return chosen;
   }
 
   /** identity.onnx + conditioner.onnx on an aligned source face → its pack. */
   async condition(face: AlignedSource, model: IdnModel, label: string): Promise<IdentityPack> {
-    const { conditioning } = await this.sessions();
+    if (!this.conditioning) throw new Error('the idn sessions are not loaded');
+    const conditioning = await this.conditioning;
     const pack = await this.queue.push(() => conditionIdentity(ort, conditioning, face, model, { label }));
     // Each buffer once: two tensors may be views of one.
     return Comlink.transfer(pack, [...new Set(pack.tensors.map((t) => t.data.buffer as ArrayBuffer))]);
@@ -97,7 +98,7 @@ export class IdnWorker {
 
   /** Keeps an identity's tensors (fp32) under `id` for generate(); from BAKE_FROM_CROP on, bakes its own generator meanwhile. */
   async addIdentity(id: number, tensors: BakedTensor[]): Promise<void> {
-    const { options } = await this.sessions();
+    const { options } = await this.loaded();
     const identity: Identity = { feeds: Object.fromEntries(tensors.map((t) => [t.name, new ort.Tensor('float32', t.data, t.dims)])) };
     this.identities.set(id, identity);
     if (this.crop < BAKE_FROM_CROP) return;
@@ -116,7 +117,7 @@ export class IdnWorker {
 
   /** One generator run on `input` (the crop, plus the guide where the model has one) with identity `id`. */
   async generate(input: Float32Array, dims: readonly number[], id: number): Promise<Generated> {
-    const { generator } = await this.sessions();
+    const { session: generator } = await this.loaded();
     const identity = this.identities.get(id);
     if (!identity) throw new Error(`no identity ${id} in the idn worker`);
     const session = identity.baked ?? generator;
@@ -131,16 +132,18 @@ export class IdnWorker {
   }
 
   async close(): Promise<void> {
-    const sessions = await this.loaded?.catch(() => undefined);
     const all = [...this.identities.values()].flatMap((i) => (i.baked ? [i.baked] : []));
     this.identities.clear();
-    if (sessions) all.push(sessions.generator, sessions.conditioning.identity, sessions.conditioning.conditioner);
+    const generator = await this.generator?.catch(() => undefined);
+    const conditioning = await this.conditioning?.catch(() => undefined);
+    if (generator) all.push(generator.session);
+    if (conditioning) all.push(conditioning.identity, conditioning.conditioner);
     await this.queue.push(() => Promise.all(all.map((s) => s.release())));
   }
 
-  private sessions() {
-    if (!this.loaded) throw new Error('the idn sessions are not loaded');
-    return this.loaded;
+  private loaded() {
+    if (!this.generator) throw new Error('the idn sessions are not loaded');
+    return this.generator;
   }
 }
 

@@ -74,6 +74,9 @@ export class CameraWorker {
   private stuck: Promise<unknown> | undefined;
   /** Fallback path only: the canvas the main thread captures. */
   private output: OffscreenCanvasRenderingContext2D | undefined;
+  /** useIdentity calls so far, and those waiting for a frame begun after theirs to be sent. */
+  private identityChanges = 0;
+  private switches: { after: number; sent: () => void }[] = [];
   /** Aborted by destroy(): frame loops end, frames still arriving are closed unused. */
   private readonly stop = new AbortController();
   /** The running stream loops, which destroy() waits for. */
@@ -136,6 +139,7 @@ export class CameraWorker {
     try {
       if (!this.output || this.stop.signal.aborted) return;
       this.stats.frameIn(timestampMs * 1000);
+      const begun = this.identityChanges;
       const result = await this.transform(bitmap, timestampMs).catch(() => null);
       const { canvas } = this.output;
       if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
@@ -143,6 +147,7 @@ export class CameraWorker {
         canvas.height = bitmap.height;
       }
       this.output.drawImage(result?.canvas ?? bitmap, 0, 0);
+      this.frameSent(begun);
       this.swapDone(result);
       this.stats.frameOut(result?.stages ?? null, result !== null);
       this.report();
@@ -206,10 +211,18 @@ export class CameraWorker {
   }
 
   /** Draws the identity prepared under `handle` from the next frame on; null shows the original face. */
-  useIdentity(handle: number | null): void {
+  /**
+   * Draws `handle`'s identity (null: the person's own face) from the next
+   * frame on; resolves once a frame begun after the switch has been sent, so
+   * the caller can say "selected" when that is what others see.
+   */
+  useIdentity(handle: number | null): Promise<void> {
     const next = handle === null ? null : this.identities.get(handle) ?? null;
     if (this.active !== next) this.loseTrack();
     this.active = next;
+    const sent = Promise.withResolvers<void>();
+    this.switches.push({ after: ++this.identityChanges, sent: sent.resolve });
+    return sent.promise;
   }
 
   setOptions(options: SwapOptions): void {
@@ -247,6 +260,7 @@ export class CameraWorker {
     this.stop.abort();
     this.trackerUp.reject(new Error('the video pipeline stopped'));
     await Promise.allSettled(this.loops);
+    this.frameSent(Infinity); // no frame will go out: nothing waits for one
     this.identities.clear();
     this.active = null;
     // Releases each engine's GPU resources and ONNX sessions.
@@ -302,10 +316,12 @@ export class CameraWorker {
         const { value: frame, done } = await reader.read();
         if (done) break;
         if (signal.aborted) { frame.close(); break; }
+        const begun = this.identityChanges;
         const out = await this.processFrame(frame);
         if (signal.aborted) { out.close(); break; }
         // The sink takes ownership of what is written: it closes it. A write that fails leaves it here.
         await writer.write(out).catch((err: unknown) => { out.close(); throw err; });
+        this.frameSent(begun);
       }
     } catch (err) {
       if (!signal.aborted) this.emit('failed', `video processing stopped: ${(err as Error).message}`);
@@ -392,6 +408,14 @@ export class CameraWorker {
       }
       return this.passThrough({ reason: `the ${engine.kind} engine failed on a frame: ${(err as Error).message}`, urgent: true });
     }
+  }
+
+  /** A frame begun when `begun` identity changes had been made has gone out: the switches it includes are done. */
+  private frameSent(begun: number): void {
+    if (!this.switches.length) return;
+    const done = this.switches.filter((w) => w.after <= begun);
+    this.switches = this.switches.filter((w) => w.after > begun);
+    for (const w of done) w.sent();
   }
 
   /** The face track ends (no face, another identity): nothing to predict from, and the next swapped frame runs the landmarker. */
