@@ -83,13 +83,12 @@ export function alignFace(face: FaceGeometry, cropSize: number): { toCrop: Affin
 const VIDEO = { runningMode: 'VIDEO', numFaces: 1 } as const;
 
 /**
- * The app's face tracker. It tracks the camera in VIDEO mode (one face,
- * tracked between frames) and switches to IMAGE mode for an identity photo,
- * looking for several faces so a group photo can be refused. One instance per
- * worker: tasks-vision's ES-module loader can only set up one.
+ * The app's camera face tracker: VIDEO mode, one face, tracked between
+ * frames. Identity photos go to a PhotoFaces in another worker: switching this
+ * one to IMAGE mode and back rebuilt its graph twice and held the frames.
+ * One instance per worker: tasks-vision's ES-module loader can only set up one.
  */
 export class FaceTracker {
-  private inImageMode = false;
   private lastTs = -1;
 
   private constructor(private readonly landmarker: FaceLandmarker) {}
@@ -98,28 +97,29 @@ export class FaceTracker {
     return new FaceTracker(await createFaceLandmarker({ ...o, ...VIDEO, moduleWorker: true }));
   }
 
-  /** True while a photo is being analysed: track() can't measure the camera meanwhile. */
-  get busy(): boolean { return this.inImageMode; }
-
   /** The camera's face, or null when none is found. `timestampMs` must increase. */
   track(frame: VideoFrame | ImageBitmap, timestampMs: number): FaceGeometry | null {
-    if (this.inImageMode) return null; // a photo is being analysed: this frame passes through
     const ts = Math.max(timestampMs, this.lastTs + 1e-3); // tasks-vision rejects non-increasing timestamps
     this.lastTs = ts;
     const faces = this.landmarker.detectForVideo(frame, ts).faceLandmarks;
     return faces[0] ? toGeometry(faces[0], ...frameSize(frame)) : null;
   }
 
-  /** Every face in a still photo. */
-  async detectAll(photo: ImageBitmap): Promise<FaceGeometry[]> {
-    this.inImageMode = true;
-    try {
-      await this.landmarker.setOptions({ runningMode: 'IMAGE', numFaces: 4 });
-      return this.landmarker.detect(photo).faceLandmarks.map((f) => toGeometry(f, photo.width, photo.height));
-    } finally {
-      await this.landmarker.setOptions(VIDEO);
-      this.inImageMode = false;
-    }
+  close(): void {
+    this.landmarker.close();
+  }
+}
+
+/** Every face in a still photo (IMAGE mode, up to 4, so a group photo can be refused). */
+export class PhotoFaces {
+  private constructor(private readonly landmarker: FaceLandmarker) {}
+
+  static async create(o: { wasm: string; model: string; delegate: LandmarkDelegate }): Promise<PhotoFaces> {
+    return new PhotoFaces(await createFaceLandmarker({ ...o, runningMode: 'IMAGE', numFaces: 4, moduleWorker: true }));
+  }
+
+  detect(photo: ImageBitmap): FaceGeometry[] {
+    return this.landmarker.detect(photo).faceLandmarks.map((f) => toGeometry(f, photo.width, photo.height));
   }
 
   close(): void {

@@ -20,6 +20,7 @@ import { EngineSlot } from '../engineSlot.ts';
 import type { AssetUrls, CameraEvents, CameraSettings, IdentityResult, ModelLoad } from '../messages.ts';
 import { StatsWindow } from '../stats.ts';
 import { LandmarkCadence } from './landmarkCadence.ts';
+import type { PhotoWorker } from './photo.worker.ts';
 import { ENGINE_DEADLINE_MS, Overdue, StallWatch, withDeadline, type Blockage } from '../stallWatch.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -57,6 +58,9 @@ export class CameraWorker {
   private readonly trackerUp = Promise.withResolvers<FaceTracker>();
   /** The tracker once up: frames check it without waiting. */
   private tracker: FaceTracker | undefined;
+  private delegate: LandmarkDelegate = 'CPU';
+  /** Identity photos are analysed in a worker of its own, started on the first photo. */
+  private photos: { worker: Worker; remote: Comlink.Remote<PhotoWorker>; started: Promise<void> } | undefined;
   /** Engines by kind, started on first use; the latest request wins. */
   private readonly engines = new EngineSlot<Engine>((kind, backend) => makeEngine(kind, this.assets, backend, (load) => this.emit('modelLoad', load)));
   /** Prepared identities by the handle their prepare or load returned. */
@@ -99,6 +103,7 @@ export class CameraWorker {
     this.stats.setFrameRate(settings.frameRate);
     this.cadence.setFrameRate(settings.frameRate);
     this.engines.choose(settings.engine);
+    this.delegate = settings.delegate;
     void this.startTracking(settings.delegate);
   }
 
@@ -158,7 +163,7 @@ export class CameraWorker {
 
   /** Validates a photo and builds its identity pack for `kind`: a handle and the pack to cache, or why the photo is refused. */
   async prepareIdentity(photo: Blob, label: string, kind: EngineKind): Promise<IdentityResult> {
-    const tracker = await this.trackerUp.promise;
+    await this.trackerUp.promise;
     let bitmap: ImageBitmap | undefined;
     try {
       const maker = await this.engines.get(kind);
@@ -169,7 +174,7 @@ export class CameraWorker {
       }
       const sizeProblem = checkPhotoDimensions(bitmap.width, bitmap.height);
       if (sizeProblem) throw new PhotoRejected(sizeProblem);
-      const faces = await tracker.detectAll(bitmap);
+      const faces = await this.photoFaces(bitmap);
       const faceProblem = checkFaces(faces.map(faceBox), bitmap.width, bitmap.height);
       if (faceProblem) throw new PhotoRejected(faceProblem);
       const pack = await maker.prepareIdentity(bitmap, faces[0]!, label);
@@ -268,6 +273,8 @@ export class CameraWorker {
     // A tracker still loading is closed as it arrives (startTracking).
     this.tracker?.close();
     this.tracker = undefined;
+    this.photos?.worker.terminate();
+    this.photos = undefined;
     this.events?.[Comlink.releaseProxy]();
     this.events = undefined;
     this.lifecycle = 'destroyed';
@@ -377,9 +384,8 @@ export class CameraWorker {
     let call: OffscreenCanvas | Promise<OffscreenCanvas> | undefined;
     try {
       const t0 = performance.now();
-      // While the tracker analyses a photo, frames keep the swap on predicted
-      // landmarks: passing them through would show the person's own face.
-      const tracked = !this.trackSize || (!tracker.busy && this.cadence.trackNow());
+      // Under load, landmarks run on some frames only (LandmarkCadence); the rest are predicted.
+      const tracked = !this.trackSize || this.cadence.trackNow();
       let smoothed: FaceGeometry;
       if (tracked) {
         const face = tracker.track(frame, timestampMs);
@@ -408,6 +414,23 @@ export class CameraWorker {
       }
       return this.passThrough({ reason: `the ${engine.kind} engine failed on a frame: ${(err as Error).message}`, urgent: true });
     }
+  }
+
+  /** Every face in `photo`, found in the photo worker (the camera's tracker keeps tracking meanwhile). */
+  private async photoFaces(photo: ImageBitmap): Promise<FaceGeometry[]> {
+    if (!this.photos) {
+      const worker = new Worker(new URL('./photo.worker.ts', import.meta.url), { type: 'module', name: 'guise-photo' });
+      const remote = Comlink.wrap<PhotoWorker>(worker);
+      const failed = new Promise<never>((_, reject) => worker.addEventListener('error', (e) => {
+        reject(new Error(`the photo worker failed to start: ${e.message || 'its script did not load'}`));
+      }, { once: true }));
+      const started = Promise.race([failed, remote.start(this.assets.visionWasm, this.assets.landmarkerModel, this.delegate)]);
+      this.photos = { worker, remote, started };
+      started.catch(() => { if (this.photos?.worker === worker) { worker.terminate(); this.photos = undefined; } }); // the next photo tries again
+    }
+    await this.photos.started;
+    const copy = await createImageBitmap(photo);
+    return this.photos.remote.detect(Comlink.transfer(copy, [copy]));
   }
 
   /** A frame begun when `begun` identity changes had been made has gone out: the switches it includes are done. */
