@@ -13,7 +13,7 @@ import type { RunningServer } from '../lib/server.ts';
 import { waitForSwapping } from '../lib/swapState.ts';
 import { fakeCamera, stampedCamera } from '../lib/y4m.ts';
 import { CameraLog, cameraFps, classify, presentedFps, latencies, looksSwapped, maxGap, minFps, percentile, refsByStamp, round1, swapDistance } from './call-analysis.ts';
-import { receiverProbe, senderProbe, THUMB, type CameraFrame, type PresentedFrame, type StatsSample } from './call-pages.ts';
+import { peerConnectionProbe, receiverProbe, senderProbe, THUMB, type CameraFrame, type PresentedFrame, type StatsSample } from './call-pages.ts';
 
 type EngineName = 'none' | 'mesh' | 'idn';
 const IDENTITY = 'sample:astronaut';
@@ -41,6 +41,12 @@ export interface CallPhase {
   receiverPresentedFps: number;
   /** Over the 1-s stats windows in which a face was swapped. */
   stages: { landmarksMs: Stage; engineMs: Stage; pasteMs: Stage } | null;
+  /**
+   * Where the latency goes (WebRTC stats over the window): the sender's encode
+   * ms per frame and its packets' pacer delay, what limits its quality, the
+   * width it sends; the receiver's decode ms per frame and jitter-buffer delay.
+   */
+  rtc: { encodeMs: number; sendDelayMs: number; qualityLimitation: string; sentWidth: number; decodeMs: number; jitterBufferMs: number };
   /** Camera → receiver's screen, ms, by frame number. */
   latencyMs: Stage & { frames: number };
   /** Sender's main-thread JS heap, and its workers' memory (measureUserAgentSpecificMemory; null where unavailable). */
@@ -123,6 +129,38 @@ const readMemory = (page: Page, waitMs: number) => page.evaluate(async (waitMs) 
   return { heap, workers, page: m.bytes };
 }, waitMs);
 
+/** Cumulative WebRTC video counters of a page: what it encodes (outbound) and what it decodes (inbound). */
+export interface RtcCounters {
+  framesEncoded: number; totalEncodeTime: number; packetSendDelay: number; packetsSent: number;
+  qualityLimitation: string; sentWidth: number;
+  framesDecoded: number; totalDecodeTime: number; jitterBufferDelay: number; jitterBufferEmitted: number;
+}
+
+export async function rtcCounters(page: Page): Promise<RtcCounters> {
+  return page.evaluate(async () => {
+    const c = {
+      framesEncoded: 0, totalEncodeTime: 0, packetSendDelay: 0, packetsSent: 0, qualityLimitation: '', sentWidth: 0,
+      framesDecoded: 0, totalDecodeTime: 0, jitterBufferDelay: 0, jitterBufferEmitted: 0,
+    };
+    for (const pc of (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s.kind !== 'video') return;
+        const n = (k: string) => (typeof s[k] === 'number' ? s[k] as number : 0);
+        if (s.type === 'outbound-rtp') {
+          c.framesEncoded += n('framesEncoded'); c.totalEncodeTime += n('totalEncodeTime');
+          c.packetSendDelay += n('totalPacketSendDelay'); c.packetsSent += n('packetsSent');
+          c.qualityLimitation = String(s.qualityLimitationReason ?? ''); c.sentWidth = n('frameWidth');
+        } else if (s.type === 'inbound-rtp') {
+          c.framesDecoded += n('framesDecoded'); c.totalDecodeTime += n('totalDecodeTime');
+          c.jitterBufferDelay += n('jitterBufferDelay'); c.jitterBufferEmitted += n('jitterBufferEmittedCount');
+        }
+      });
+    }
+    return c;
+  });
+}
+
 export async function benchCall(server: RunningServer, seconds: number): Promise<CallBenchResult> {
   const room = `bench-call-${Date.now().toString(36)}`;
   const camera = new CameraLog();
@@ -133,6 +171,8 @@ export async function benchCall(server: RunningServer, seconds: number): Promise
     receiver = await launchParticipant(fakeCamera('talking'));
     await sender.page.addInitScript({ content: stampReaderScript });
     await sender.page.addInitScript(senderProbe);
+    await sender.page.addInitScript(peerConnectionProbe);
+    await receiver.page.addInitScript(peerConnectionProbe);
     await receiver.page.addInitScript({ content: stampReaderScript });
     await receiver.page.addInitScript(receiverProbe, [THUMB.w, THUMB.h] as const);
     await joinCall(sender.page, server.url, room, SENDER);
@@ -153,9 +193,12 @@ export async function benchCall(server: RunningServer, seconds: number): Promise
       await collect(); // start clean
       await startMemory(sender.page);
       const decoded0 = await decodedFrames(rx.page, SENDER);
+      const [tx0, rx0] = [await rtcCounters(sender.page), await rtcCounters(rx.page)];
       const t0 = performance.now();
       await sleep(seconds * 1000);
       const decoded1 = await decodedFrames(rx.page, SENDER);
+      const [tx1, rx1] = [await rtcCounters(sender.page), await rtcCounters(rx.page)];
+      const per = (num: number, den: number) => (den > 0 ? round1((1000 * num) / den) : 0);
       const wall = (performance.now() - t0) / 1000;
       const { stamps, stats, frames } = await collect();
       const memory = await readMemory(sender.page, 30_000);
@@ -176,6 +219,13 @@ export async function benchCall(server: RunningServer, seconds: number): Promise
           landmarksMs: stage(swapped.map((s) => s.landmarksMs)),
           engineMs: stage(swapped.map((s) => s.engineMs)),
           pasteMs: stage(swapped.map((s) => s.pasteMs)),
+        },
+        rtc: {
+          encodeMs: per(tx1.totalEncodeTime - tx0.totalEncodeTime, tx1.framesEncoded - tx0.framesEncoded),
+          sendDelayMs: per(tx1.packetSendDelay - tx0.packetSendDelay, tx1.packetsSent - tx0.packetsSent),
+          qualityLimitation: tx1.qualityLimitation, sentWidth: tx1.sentWidth,
+          decodeMs: per(rx1.totalDecodeTime - rx0.totalDecodeTime, rx1.framesDecoded - rx0.framesDecoded),
+          jitterBufferMs: per(rx1.jitterBufferDelay - rx0.jitterBufferDelay, rx1.jitterBufferEmitted - rx0.jitterBufferEmitted),
         },
         latencyMs: { ...stage(lat), frames: lat.length },
         heapMiB: round1(memory.heap / 2 ** 20),

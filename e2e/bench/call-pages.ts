@@ -94,3 +94,18 @@ export const receiverProbe = ([w, h]: readonly [number, number]) => {
     }
   }).observe(document, { childList: true, subtree: true });
 };
+
+/** Every RTCPeerConnection the page makes, kept for getStats (the app's transports are mediasoup-client's). */
+export const peerConnectionProbe = () => {
+  const Original = window.RTCPeerConnection;
+  const made: RTCPeerConnection[] = [];
+  (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = made;
+  window.RTCPeerConnection = new Proxy(Original, {
+    construct(target, args) {
+      const pc = Reflect.construct(target, args) as RTCPeerConnection;
+      made.push(pc);
+      return pc;
+    },
+  });
+};
+

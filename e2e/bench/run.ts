@@ -149,6 +149,11 @@ function printCall(call: CallBenchResult | { error: string }) {
       'heap MiB': p.heapMiB, 'workers MiB': p.workersMiB ?? 'n/a',
     };
   }));
+  console.log('Where the call latency goes (WebRTC stats over the same windows)');
+  console.table(call.phases.map((p) => ({
+    engine: p.engine, 'encode ms/frame': p.rtc.encodeMs, 'pacer ms/packet': p.rtc.sendDelayMs, 'quality limited by': p.rtc.qualityLimitation,
+    'sent width': p.rtc.sentWidth, 'decode ms/frame': p.rtc.decodeMs, 'jitter buffer ms': p.rtc.jitterBufferMs,
+  })));
   console.log('Identity switch in the call (astronaut → a photo; receiver side unless said)');
   console.table(call.switches.map((s) => ('error' in s ? { engine: s.engine, error: s.error } : {
     engine: s.engine, 'choose → selected ms': s.prepareMs, 'max gap ms': s.maxGapMs, 'min fps (1 s)': s.minFps,
