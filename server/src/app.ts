@@ -20,7 +20,7 @@ export interface App {
 export async function startApp(config: Config, log: Logger): Promise<App> {
   const pool = await WorkerPool.create({ size: config.workers, log });
   const rooms = new RoomRegistry(pool, config.rtc, log);
-  const httpServer = createHttpServer(config, () => ({ workers: pool.pids.length, rooms: rooms.size }), log.child({ part: 'http' }));
+  const httpServer = createHttpServer(config, () => ({ ok: true, workers: pool.pids.length }), log.child({ part: 'http' }));
   // Signaling messages are small; a big one is an attack or a bug.
   const io = new SocketServer(httpServer, { maxHttpBufferSize: 64 * 1024, serveClient: false });
   io.on('connection', (socket) => new Connection(socket, rooms, log.child({ sid: socket.id })));

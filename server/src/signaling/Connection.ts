@@ -4,10 +4,12 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io';
 import { type Ack, type ErrorCode, isRequestName, type RequestData, type RequestName, requests } from '@guise/shared';
 import { RequestError } from '../errors.ts';
+import { inRequestScope } from '../http/requestScope.ts';
 import type { Logger } from '../log.ts';
 import { Peer } from '../rooms/Peer.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { handlers, type Member } from './handlers.ts';
+import { MAX_PAYLOAD_DEPTH, nestedDeeperThan } from './payloadDepth.ts';
 
 type AckFn = (ack: Ack<unknown>) => void;
 
@@ -20,9 +22,12 @@ export class Connection {
   constructor(private readonly socket: Socket, private readonly rooms: RoomRegistry, private readonly log: Logger) {
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckFn) : undefined;
-      void this.dispatch(event, args).then((reply) => {
-        if (ack) ack(reply);
-        else if (!reply.ok) this.log.debug({ event: String(event).slice(0, 40), err: reply.error }, 'request without ack failed');
+      const what = String(event).slice(0, 40);
+      inRequestScope({ kind: 'signaling', what }, () => {
+        void this.dispatch(event, args).then((reply) => {
+          if (ack) ack(reply);
+          else if (!reply.ok) this.log.debug({ event: what, err: reply.error }, 'request without ack failed');
+        });
       });
     });
     socket.on('disconnect', () => {
@@ -34,6 +39,9 @@ export class Connection {
   private async dispatch(event: unknown, args: unknown[]): Promise<Ack<unknown>> {
     if (!isRequestName(event)) return fail('unknown_request', `unknown request ${JSON.stringify(String(event).slice(0, 40))}`);
     if (args.length !== 1) return fail('bad_request', `${event} takes exactly one payload object`);
+    if (nestedDeeperThan(args[0], MAX_PAYLOAD_DEPTH)) {
+      return fail('bad_request', `${event}: payload is nested deeper than ${MAX_PAYLOAD_DEPTH} levels`);
+    }
     const parsed = requests[event].safeParse(args[0]);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
