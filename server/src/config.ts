@@ -18,6 +18,22 @@ const Env = z.object({
   CLIENT_DIST: z.string().optional(),
   /** A neural swap model folder (identity/conditioner/generator.onnx + manifest.json) served at /models/idn/, over the one built into the client. */
   IDN_MODEL_DIR: z.string().optional(),
+  /** Signs and checks join tokens (HS256). Unset: every room is open to anyone who reaches the server. */
+  GUISE_AUTH_SECRET: z.string().min(32, 'GUISE_AUTH_SECRET must be at least 32 characters').optional(),
+  /** The address people open, for invite links; default http(s)://localhost:PORT. */
+  PUBLIC_URL: z.url().optional(),
+  /** Comma-separated origins allowed to open a signaling connection; default: the server's own (the Host it was reached at) and PUBLIC_URL's. */
+  ALLOWED_ORIGINS: z.string().optional(),
+  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(20),
+  /** Signaling messages per second a connection may sustain, and the burst it may send at once. */
+  SIGNAL_RATE: z.coerce.number().positive().default(20),
+  SIGNAL_BURST: z.coerce.number().int().min(1).default(40),
+  /** A connection that is in no room and sends nothing for this long is closed. */
+  IDLE_TIMEOUT_S: z.coerce.number().positive().default(60),
+  /** How long any one request to a media worker may take before it fails (and is rolled back). */
+  MEDIA_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
+  /** Bearer token for /metrics; unset: /metrics answers only requests from this machine (loopback). */
+  METRICS_TOKEN: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -30,6 +46,20 @@ export interface Config {
   clientDist: string | undefined;
   idnModelDir: string | undefined;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+  authSecret: string | undefined;
+  publicUrl: string | undefined;
+  /** Undefined: same-origin only (see app.ts). */
+  allowedOrigins: string[] | undefined;
+  limits: Limits;
+  mediaTimeoutMs: number;
+  metricsToken: string | undefined;
+}
+
+export interface Limits {
+  connectionsPerIp: number;
+  signalRatePerSecond: number;
+  signalBurst: number;
+  idleTimeoutMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -48,5 +78,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clientDist: e.CLIENT_DIST,
     idnModelDir: e.IDN_MODEL_DIR,
     logLevel: e.LOG_LEVEL,
+    authSecret: e.GUISE_AUTH_SECRET,
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    allowedOrigins: e.ALLOWED_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
+    limits: {
+      connectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
+      signalRatePerSecond: e.SIGNAL_RATE,
+      signalBurst: e.SIGNAL_BURST,
+      idleTimeoutMs: e.IDLE_TIMEOUT_S * 1000,
+    },
+    mediaTimeoutMs: e.MEDIA_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

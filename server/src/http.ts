@@ -1,5 +1,6 @@
-// HTTP(S): the built client, /healthz, and the socket.io endpoint. Every
-// response carries the security headers; no request can end the process.
+// HTTP(S): the built client, /healthz, /metrics, and the socket.io endpoint.
+// Every response carries the security headers; no request can end the process.
+import { timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -12,8 +13,10 @@ import type { Logger } from './log.ts';
 /** What /healthz reports; `ok: false` answers 503. */
 export interface Health { ok: boolean; [key: string]: unknown }
 export type HealthProbe = () => Health | Promise<Health>;
+/** The Prometheus text and its content type. */
+export type MetricsProbe = () => Promise<{ contentType: string; body: string }>;
 
-export function createHttpServer(config: Config, health: HealthProbe, log: Logger): http.Server {
+export function createHttpServer(config: Config, probes: { health: HealthProbe; metrics?: MetricsProbe }, log: Logger): http.Server {
   const serveClient = config.clientDist && fs.existsSync(config.clientDist)
     ? staticFiles({
       root: config.clientDist,
@@ -29,9 +32,19 @@ export function createHttpServer(config: Config, health: HealthProbe, log: Logge
     setSecurityHeaders(res);
     const pathname = (req.url ?? '/').split('?')[0];
     if (pathname === '/healthz') {
-      const report = await health();
+      const report = await probes.health();
       res.writeHead(report.ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
         .end(JSON.stringify(report));
+      return;
+    }
+    if (pathname === '/metrics' && probes.metrics) {
+      if (!metricsAllowed(req, config.metricsToken)) {
+        res.writeHead(403, { 'Content-Type': 'text/plain' })
+          .end('metrics are for this machine, or for a request with "Authorization: Bearer <METRICS_TOKEN>"\n');
+        return;
+      }
+      const { contentType, body } = await probes.metrics();
+      res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' }).end(body);
       return;
     }
     if (idnModel && req.url?.startsWith('/models/idn/')) {
@@ -50,6 +63,17 @@ export function createHttpServer(config: Config, health: HealthProbe, log: Logge
   return config.tls
     ? https.createServer({ cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) }, handle)
     : http.createServer(handle);
+}
+
+/** Room and peer counts are not for everyone: a bearer token when one is set, else only from loopback. */
+function metricsAllowed(req: http.IncomingMessage, token: string | undefined): boolean {
+  if (token) {
+    const given = Buffer.from(req.headers.authorization ?? '');
+    const wanted = Buffer.from(`Bearer ${token}`);
+    return given.length === wanted.length && timingSafeEqual(given, wanted);
+  }
+  const ip = req.socket.remoteAddress ?? '';
+  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
 }
 
 /**

@@ -11,7 +11,7 @@ describe('signaling over socket.io', () => {
   it('serves /healthz', async () => {
     const res = await fetch(`${app.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ ok: true, workers: 1 });
+    expect(await res.json()).toEqual({ ok: true, workers: [{ pid: app.pool.pids[0], alive: true }] });
   });
 
   it('runs a two-peer call: join, produce, newProducer, consume, resume, close, leave', async () => {
@@ -43,7 +43,7 @@ describe('signaling over socket.io', () => {
 
     // Switching identity mid-call updates the disclosure without a new producer.
     await alice.request('updateProducer', { producerId: second, appData: { source: 'mic', synthetic: false } });
-    expect(await bob.next('producerUpdated')).toEqual({ producerId: second, peerId: a.joined.peerId, appData: { source: 'mic', synthetic: false } });
+    expect(await bob.next('producerUpdated')).toEqual({ producerId: second, peerId: a.joined.peerId, appData: { source: 'mic', synthetic: false }, at: expect.any(Number) });
     await expect(alice.request('updateProducer', { producerId: second, appData: { source: 'camera', synthetic: true } })).rejects.toThrow(/bad_request/);
     await expect(bob.request('updateProducer', { producerId: second, appData: { source: 'mic', synthetic: true } })).rejects.toThrow(/not_found/);
 

@@ -6,6 +6,10 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { mediaCodecs } from './codecs.ts';
+import { withTimeout } from './timeout.ts';
+
+/** One worker's answer to a bounded resource-usage request; `usage` is undefined when it did not answer in time. */
+export interface WorkerProbe { pid: number; alive: boolean; usage: types.WorkerResourceUsage | undefined }
 
 export interface WorkerPoolOptions { size: number; log: Logger }
 
@@ -24,6 +28,18 @@ export class WorkerPool extends EventEmitter<{ replaced: [deadPid: number, newPi
   }
 
   get pids(): number[] { return this.workers.map((w) => w.pid); }
+
+  /** Asks every worker for its resource usage, each bounded by `timeoutMs`: a hung worker reads as not alive. */
+  probe(timeoutMs: number): Promise<WorkerProbe[]> {
+    return Promise.all(this.workers.map(async (w) => {
+      try {
+        const usage = await withTimeout(w.getResourceUsage(), timeoutMs, 'report its resource usage');
+        return { pid: w.pid, alive: true, usage };
+      } catch {
+        return { pid: w.pid, alive: false, usage: undefined };
+      }
+    }));
+  }
 
   async createRouter(): Promise<types.Router> {
     // Right after a worker died (a rejoin click), its replacement may still be starting.
