@@ -25,8 +25,8 @@ export interface App {
 const WORKER_PROBE_TIMEOUT_MS = 2000;
 
 export async function startApp(config: Config, log: Logger): Promise<App> {
-  const pool = await WorkerPool.create({ size: config.workers, log });
-  const rooms = new RoomRegistry(pool, config.rtc, log, config.mediaTimeoutMs);
+  const pool = await WorkerPool.create({ size: config.workers, rtc: config.rtc, log });
+  const rooms = new RoomRegistry(pool, log, config.mediaTimeoutMs);
   const metrics = createMetrics(rooms, pool, WORKER_PROBE_TIMEOUT_MS);
   const httpServer = createHttpServer(config, {
     // Liveness only: how many rooms are open is no business of an anonymous caller (/metrics has it).

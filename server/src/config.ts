@@ -1,6 +1,7 @@
 // Server configuration, read once from the environment.
 import os from 'node:os';
 import { z } from 'zod';
+import type { RtcOptions } from './media/WorkerPool.ts';
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -9,6 +10,8 @@ const Env = z.object({
   RTC_LISTEN_IP: z.string().default('0.0.0.0'),
   /** Address put in ICE candidates; needed when listening on 0.0.0.0 or behind NAT. */
   RTC_ANNOUNCED_ADDRESS: z.string().optional(),
+  /** Media worker i listens on RTC_PORT + i, UDP and TCP; unset: each picks a free port in RTC_MIN_PORT–RTC_MAX_PORT. */
+  RTC_PORT: z.coerce.number().int().min(1024).max(65535).optional(),
   RTC_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(40000),
   RTC_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(49999),
   MEDIASOUP_WORKERS: z.coerce.number().int().min(1).max(64).default(os.availableParallelism()),
@@ -40,7 +43,7 @@ const Env = z.object({
 export interface Config {
   port: number;
   host: string;
-  rtc: { listenIp: string; announcedAddress: string | undefined; minPort: number; maxPort: number };
+  rtc: RtcOptions;
   workers: number;
   tls: { cert: string; key: string } | undefined;
   clientDist: string | undefined;
@@ -65,6 +68,7 @@ export interface Limits {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = Env.parse(env);
   if (e.RTC_MIN_PORT > e.RTC_MAX_PORT) throw new Error('RTC_MIN_PORT is above RTC_MAX_PORT');
+  if (e.RTC_PORT !== undefined && e.RTC_PORT + e.MEDIASOUP_WORKERS - 1 > 65535) throw new Error('RTC_PORT + MEDIASOUP_WORKERS - 1 is above 65535');
   if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) throw new Error('set both TLS_CERT and TLS_KEY, or neither');
   // Listening on all interfaces announces nothing useful; default to loopback
   // so a local call works out of the box. Set RTC_ANNOUNCED_ADDRESS for a LAN.
@@ -72,7 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     host: e.HOST,
-    rtc: { listenIp: e.RTC_LISTEN_IP, announcedAddress: announced, minPort: e.RTC_MIN_PORT, maxPort: e.RTC_MAX_PORT },
+    rtc: { listenIp: e.RTC_LISTEN_IP, announcedAddress: announced, port: e.RTC_PORT, minPort: e.RTC_MIN_PORT, maxPort: e.RTC_MAX_PORT },
     workers: e.MEDIASOUP_WORKERS,
     tls: e.TLS_CERT && e.TLS_KEY ? { cert: e.TLS_CERT, key: e.TLS_KEY } : undefined,
     clientDist: e.CLIENT_DIST,

@@ -7,7 +7,7 @@ import { Peer } from '../src/rooms/Peer.ts';
 import { RoomRegistry } from '../src/rooms/RoomRegistry.ts';
 import { log, opusRtpParameters } from './helpers.ts';
 
-const rtc = { listenIp: '127.0.0.1', announcedAddress: undefined, minPort: 40000, maxPort: 49999 };
+const rtc = { listenIp: '127.0.0.1', announcedAddress: undefined, port: undefined, minPort: 40000, maxPort: 49999 };
 
 function recordingPeer(id: string) {
   const inbox: { name: NotificationName; data: unknown }[] = [];
@@ -28,8 +28,8 @@ describe('Room with a real mediasoup worker', () => {
   let pool: WorkerPool;
   let rooms: RoomRegistry;
   beforeAll(async () => {
-    pool = await WorkerPool.create({ size: 1, log });
-    rooms = new RoomRegistry(pool, rtc, log);
+    pool = await WorkerPool.create({ size: 1, rtc, log });
+    rooms = new RoomRegistry(pool, log);
   });
   afterAll(() => pool.close());
 

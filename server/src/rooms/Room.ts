@@ -18,8 +18,6 @@ import { withTimeout } from '../media/timeout.ts';
 import type { Peer, TransportAppData } from './Peer.ts';
 import { rtpParametersProblem } from './rtpChecks.ts';
 
-export interface RtcOptions { listenIp: string; announcedAddress: string | undefined; minPort: number; maxPort: number }
-
 /** Bounds that stop one client from exhausting the media worker. */
 const MAX_TRANSPORTS_PER_PEER = 4;
 const MAX_PRODUCERS_PER_PEER = 4;
@@ -37,7 +35,8 @@ export class Room extends EventEmitter<{ close: [] }> {
   constructor(
     readonly id: string,
     private readonly router: types.Router,
-    private readonly rtc: RtcOptions,
+    /** The worker's one UDP + one TCP listener, shared by every transport of every room on it. */
+    private readonly webRtcServer: types.WebRtcServer,
     private readonly log: Logger,
     private readonly mediaTimeoutMs = DEFAULT_MEDIA_TIMEOUT_MS,
   ) {
@@ -84,13 +83,8 @@ export class Room extends EventEmitter<{ close: [] }> {
     if (direction === 'send' && !peer.grants.canPublish) throw new RequestError('forbidden', 'your token does not allow publishing');
     if (direction === 'recv' && !peer.grants.canSubscribe) throw new RequestError('forbidden', 'your token does not allow receiving');
     if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) throw new RequestError('limit_reached', 'too many transports');
-    const { listenIp, announcedAddress, minPort, maxPort } = this.rtc;
-    const portRange = { min: minPort, max: maxPort };
     const transport = await this.timed(this.router.createWebRtcTransport<TransportAppData>({
-      listenInfos: [
-        { protocol: 'udp', ip: listenIp, announcedAddress, portRange },
-        { protocol: 'tcp', ip: listenIp, announcedAddress, portRange },
-      ],
+      webRtcServer: this.webRtcServer,
       preferUdp: true,
       appData: { direction },
     }), 'open a transport', (late) => late.close());

@@ -3,7 +3,7 @@
 import type { Logger } from '../log.ts';
 import { withTimeout } from '../media/timeout.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
-import { DEFAULT_MEDIA_TIMEOUT_MS, Room, type RtcOptions } from './Room.ts';
+import { DEFAULT_MEDIA_TIMEOUT_MS, Room } from './Room.ts';
 
 export class RoomRegistry {
   private readonly rooms = new Map<string, Room>();
@@ -12,7 +12,6 @@ export class RoomRegistry {
 
   constructor(
     private readonly pool: WorkerPool,
-    private readonly rtc: RtcOptions,
     private readonly log: Logger,
     private readonly mediaTimeoutMs = DEFAULT_MEDIA_TIMEOUT_MS,
   ) {}
@@ -39,8 +38,8 @@ export class RoomRegistry {
   private async create(id: string): Promise<Room> {
     // A router that arrives after the timeout is closed: the join that wanted it
     // has failed, and a retry makes its own.
-    const router = await withTimeout(this.pool.createRouter(), this.mediaTimeoutMs, 'open the room', (late) => late.close());
-    const room = new Room(id, router, this.rtc, this.log, this.mediaTimeoutMs);
+    const { router, webRtcServer } = await withTimeout(this.pool.createRouter(), this.mediaTimeoutMs, 'open the room', (late) => late.router.close());
+    const room = new Room(id, router, webRtcServer, this.log, this.mediaTimeoutMs);
     this.rooms.set(id, room);
     room.once('close', () => { if (this.rooms.get(id) === room) this.rooms.delete(id); });
     return room;
