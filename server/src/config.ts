@@ -27,10 +27,15 @@ const Env = z.object({
   PUBLIC_URL: z.url().optional(),
   /** Comma-separated origins allowed to open a signaling connection; default: the server's own (the Host it was reached at) and PUBLIC_URL's. */
   ALLOWED_ORIGINS: z.string().optional(),
-  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(20),
-  /** Signaling messages per second a connection may sustain, and the burst it may send at once. */
-  SIGNAL_RATE: z.coerce.number().positive().default(20),
-  SIGNAL_BURST: z.coerce.number().int().min(1).default(40),
+  /** Several people behind one NAT share an address: room for a few full rooms' worth. */
+  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(32),
+  /**
+   * Signaling messages per second a connection may sustain, and the burst it
+   * may send at once. Joining a full room (16 peers, 4 producers each) takes
+   * about 130 messages at once: a consume and a resume per producer.
+   */
+  SIGNAL_RATE: z.coerce.number().positive().default(50),
+  SIGNAL_BURST: z.coerce.number().int().min(1).default(200),
   /** A connection that is in no room and sends nothing for this long is closed. */
   IDLE_TIMEOUT_S: z.coerce.number().positive().default(60),
   /** How long any one request to a media worker may take before it fails (and is rolled back). */
