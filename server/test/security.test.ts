@@ -441,3 +441,23 @@ describe('/healthz and /metrics', () => {
     bob.close();
   });
 });
+
+describe('/metrics without METRICS_TOKEN', () => {
+  let app: App;
+  beforeAll(async () => { app = await startTestApp(1, { HOST: '0.0.0.0' }); });
+  afterAll(() => app.close());
+
+  const external = Object.values(os.networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+
+  it('answers this machine (loopback)', async () => {
+    const res = await fetch(`${app.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^guise_rooms 0$/m);
+  });
+
+  it.runIf(external)('refuses a request from another address', async () => {
+    const port = new URL(app.url).port;
+    const res = await fetch(`http://${external}:${port}/metrics`);
+    expect(res.status).toBe(403);
+  });
+});
