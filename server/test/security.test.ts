@@ -47,6 +47,10 @@ describe('HTTP edge (real server process)', () => {
     return { url, status: res.status, body: await res.text() };
   }
 
+  it('warns at start-up that rooms are open when GUISE_AUTH_SECRET is unset', () => {
+    expect(server.output()).toMatch(/"level":40,.*GUISE_AUTH_SECRET is unset: every room is open/);
+  });
+
   it('serves no dotfile and nothing under a dot-folder', async () => {
     for (const url of ['/.env', '/.git/config', '/%2Eenv', '/assets/..%2F.env', '/.git/', '/assets/%2e%2e/.env']) {
       const res = await get(url);
