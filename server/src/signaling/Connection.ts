@@ -31,7 +31,6 @@ export interface SignalingContext {
   /** Where invite links point: PUBLIC_URL, or the server's own address. */
   inviteBase: () => string;
   limits: Limits;
-  log: Logger;
 }
 
 export class Connection {
