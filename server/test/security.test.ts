@@ -465,3 +465,23 @@ describe('/metrics without METRICS_TOKEN', () => {
     expect(res.status).toBe(403);
   });
 });
+
+// The CSP allows no inline script or style and no other origin: the built page must need none.
+const builtClient = fileURLToPath(new URL('../../client/dist/', import.meta.url));
+describe.runIf(fs.existsSync(path.join(builtClient, 'index.html')))('the built client under the CSP', () => {
+  it('has no inline script, inline style or remote URL in index.html', () => {
+    const html = fs.readFileSync(path.join(builtClient, 'index.html'), 'utf8');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
+  });
+
+  // Only the app's own bundles: onnxruntime-web's WebGPU build (ort/*.jsep.mjs) holds one embind `new Function` (README, "HTTP").
+  it('sets no style attribute from script (CSSOM only) and builds no code from strings in the app bundles', () => {
+    const assets = path.join(builtClient, 'assets');
+    for (const file of fs.readdirSync(assets).filter((f) => f.endsWith('.js'))) {
+      const code = fs.readFileSync(path.join(assets, file), 'utf8');
+      expect(code, file).not.toMatch(/setAttribute\(\s*[`'"]style[`'"]|\.cssText\s*=|new Function\(|\beval\(/);
+    }
+  });
+});
