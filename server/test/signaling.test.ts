@@ -117,6 +117,15 @@ describe('media ports', () => {
       const ports = (protocol: string) => new Set(transports.flatMap((t) => t.iceCandidates.filter((c) => c.protocol === protocol).map((c) => c.port)));
       expect([...ports('udp')]).toEqual([port]);
       expect([...ports('tcp')]).toEqual([port]);
+
+      // A replacement for a dead worker listens where the dead one did.
+      const replaced = new Promise((resolve) => app.pool.once('replaced', resolve));
+      process.kill(app.pool.pids[0]!, 'SIGKILL');
+      await replaced;
+      const fresh = await TestClient.connect(app.url);
+      clients.push(fresh);
+      const { send } = await joinWithMedia(fresh, 'ports-after', 'Fresh');
+      expect(send.iceCandidates.map((c) => [c.protocol, c.port]).sort()).toEqual([['tcp', port], ['udp', port]]);
     } finally {
       for (const c of clients) c.close();
       await app.close();
