@@ -194,6 +194,10 @@ describe('join tokens and grants (GUISE_AUTH_SECRET set)', () => {
     const now = Math.floor(Date.now() / 1000);
     const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ room: 'locked', grants: { ...grantsAll, roomAdmin: true }, nbf: now, exp: now + 60 })}.`;
     expect(await join(unsigned)).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    // A real token for another room, its payload rewritten to name this one, the signature kept.
+    const [header, , signature] = (await token('other-room')).split('.');
+    const tampered = `${header}.${b64({ room: 'locked', grants: grantsAll, nbf: now, exp: now + 60 })}.${signature}`;
+    expect(await join(tampered)).toMatchObject({ ok: false, error: { code: 'unauthorized', message: 'the token\'s signature does not match this server' } });
     expect(await join('not a token')).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
     expect(app.rooms.get('locked')).toBeUndefined();
   });
