@@ -19,6 +19,7 @@ import { randomIdnModel } from '../lib/models.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { startServer } from '../lib/server.ts';
 import { fakeCamera } from '../lib/y4m.ts';
+import { importInPage } from '../lib/pageImport.ts';
 
 export interface IdnCount { crop: number; params: number; perIdentityParams: number; sharedParams: number; gmacs: number }
 export interface IdnTiming { crop: number; backend: string; weights: 'inputs' | 'initializers'; msMedian: number; msP90: number }
@@ -99,9 +100,9 @@ export async function benchIdn(iterations = 30): Promise<IdnBenchResult> {
     // tsx (esbuild keepNames) wraps named functions in __name(); give the page one.
     await p.page.addInitScript('window.__name = (f) => f');
     await openApp(p.page, `${server.url}/?room=bench-idn&name=Bench`);
+    await importInPage(p.page, '/__bench/ort.mjs', '__benchOrt');
     const result = await p.page.evaluate(async ({ iterations, shapes, guidedShapes }) => {
-      const load = new Function('u', 'return import(u)') as (u: string) => Promise<any>;
-      const ort = await load(`${location.origin}/__bench/ort.mjs`);
+      const ort = (window as unknown as { __benchOrt: any }).__benchOrt;
       ort.env.wasm.wasmPaths = `${location.origin}/ort/`;
       ort.env.wasm.numThreads = crossOriginIsolated ? 2 : 1;
       const fetchBytes = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer());

@@ -4,6 +4,7 @@
 // and drawAligned, and the quality eval's embedding (models/eval/judge.ts).
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { importInPage } from './pageImport.ts';
 import { alignmentFor } from '@guise/face/align';
 import { fivePoints } from '@guise/face/keypoints';
 import { facePageScript, visionWasmDir } from '@guise/face/pageBundle';
@@ -46,12 +47,11 @@ export interface CapturedFace { crop: Uint8ClampedArray; landmarks: { x: number;
  * template with the app's own alignment math. Null when no face is found.
  */
 export async function captureFace(page: Page, selector: string, recordedFrame?: number): Promise<CapturedFace | null> {
+  await importInPage(page, '/__e2e/face.js', '__e2eFaceModule');
   const found = await page.evaluate(async ([sel, recorded]) => {
-    const w = window as unknown as JudgeWindow;
+    const w = window as unknown as JudgeWindow & { __e2eFaceModule: typeof import('@guise/face/page') };
     w.__e2eFace ??= (async () => {
-      // Built from a string: vitest rewrites a literal import() in this function's source.
-      const load = new Function('u', 'return import(u)') as (u: string) => Promise<typeof import('@guise/face/page')>;
-      const face = await load(`${location.origin}/__e2e/face.js`);
+      const face = w.__e2eFaceModule;
       const landmarker = await face.createFaceLandmarker({
         wasm: `${location.origin}/__e2e/wasm`, model: `${location.origin}/__e2e/face_landmarker.task`, delegate: 'CPU', runningMode: 'IMAGE', numFaces: 1,
       });

@@ -16,6 +16,7 @@ import { IDENTITY_TENSORS } from '@guise/face/idn/tensors';
 import { packCacheKey } from '@guise/client/identity/cache';
 import { decodePack, PACK_FORMAT_VERSION } from '@guise/face/pack';
 import { packPhoto } from '@guise/scripts/identity/pack';
+import { importInPage } from '../lib/pageImport.ts';
 import { appErrors, decodedFrames, joinCall, launchParticipant, openApp, remoteTile, type Participant, waitForDecodedFrames, waitForRemoteVideo } from '../lib/browser.ts';
 import { maxAbsDiff, randomIdnModel, readFixture } from '../lib/models.ts';
 import { repoRoot } from '../lib/paths.ts';
@@ -80,9 +81,9 @@ describe('idn engine in a call', () => {
     const ortDir = path.join(repoRoot, 'client/node_modules/onnxruntime-web/dist');
     await bob.page.route('**/__e2e/ort.mjs', (r) => r.fulfill({ path: path.join(ortDir, 'ort.wasm.bundle.min.mjs'), headers: { 'Content-Type': 'text/javascript' } }));
     await openApp(bob.page, `${server.url}/?room=parity&name=Bob`);
+    await importInPage(bob.page, '/__e2e/ort.mjs', '__e2eOrt');
     const web = await bob.page.evaluate(async ({ plan, feeds }) => {
-      const load = new Function('u', 'return import(u)') as (u: string) => Promise<any>;
-      const ort = await load(`${location.origin}/__e2e/ort.mjs`);
+      const ort = (window as unknown as { __e2eOrt: any }).__e2eOrt;
       ort.env.wasm.wasmPaths = `${location.origin}/ort/`;
       const outputs: Record<string, number[]> = {};
       for (const step of plan) {

@@ -1,6 +1,7 @@
 // Server configuration, read once from the environment.
 import os from 'node:os';
 import { z } from 'zod';
+import type { RtcOptions } from './media/WorkerPool.ts';
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -9,6 +10,8 @@ const Env = z.object({
   RTC_LISTEN_IP: z.string().default('0.0.0.0'),
   /** Address put in ICE candidates; needed when listening on 0.0.0.0 or behind NAT. */
   RTC_ANNOUNCED_ADDRESS: z.string().optional(),
+  /** Media worker i listens on RTC_PORT + i, UDP and TCP; unset: each picks a free port in RTC_MIN_PORT–RTC_MAX_PORT. */
+  RTC_PORT: z.coerce.number().int().min(1024).max(65535).optional(),
   RTC_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(40000),
   RTC_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(49999),
   MEDIASOUP_WORKERS: z.coerce.number().int().min(1).max(64).default(os.availableParallelism()),
@@ -18,23 +21,59 @@ const Env = z.object({
   CLIENT_DIST: z.string().optional(),
   /** A neural swap model folder (identity/conditioner/generator.onnx + manifest.json) served at /models/idn/, over the one built into the client. */
   IDN_MODEL_DIR: z.string().optional(),
+  /** Signs and checks join tokens (HS256). Unset: every room is open to anyone who reaches the server. */
+  GUISE_AUTH_SECRET: z.string().min(32, 'GUISE_AUTH_SECRET must be at least 32 characters').optional(),
+  /** The address people open, for invite links; default http(s)://localhost:PORT. */
+  PUBLIC_URL: z.url().optional(),
+  /** Comma-separated origins allowed to open a signaling connection; default: the server's own (the Host it was reached at) and PUBLIC_URL's. */
+  ALLOWED_ORIGINS: z.string().optional(),
+  /** Several people behind one NAT share an address: room for a few full rooms' worth. */
+  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(32),
+  /**
+   * Signaling messages per second a connection may sustain, and the burst it
+   * may send at once. Joining a full room (16 peers, 4 producers each) takes
+   * about 130 messages at once: a consume and a resume per producer.
+   */
+  SIGNAL_RATE: z.coerce.number().positive().default(50),
+  SIGNAL_BURST: z.coerce.number().int().min(1).default(200),
+  /** A connection that is in no room and sends nothing for this long is closed. */
+  IDLE_TIMEOUT_S: z.coerce.number().positive().default(60),
+  /** How long any one request to a media worker may take before it fails (and is rolled back). */
+  MEDIA_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
+  /** Bearer token for /metrics; unset: /metrics answers only requests from this machine (loopback). */
+  METRICS_TOKEN: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export interface Config {
   port: number;
   host: string;
-  rtc: { listenIp: string; announcedAddress: string | undefined; minPort: number; maxPort: number };
+  rtc: RtcOptions;
   workers: number;
   tls: { cert: string; key: string } | undefined;
   clientDist: string | undefined;
   idnModelDir: string | undefined;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+  authSecret: string | undefined;
+  publicUrl: string | undefined;
+  /** Undefined: same-origin only (see app.ts). */
+  allowedOrigins: string[] | undefined;
+  limits: Limits;
+  mediaTimeoutMs: number;
+  metricsToken: string | undefined;
+}
+
+export interface Limits {
+  connectionsPerIp: number;
+  signalRatePerSecond: number;
+  signalBurst: number;
+  idleTimeoutMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = Env.parse(env);
   if (e.RTC_MIN_PORT > e.RTC_MAX_PORT) throw new Error('RTC_MIN_PORT is above RTC_MAX_PORT');
+  if (e.RTC_PORT !== undefined && e.RTC_PORT + e.MEDIASOUP_WORKERS - 1 > 65535) throw new Error('RTC_PORT + MEDIASOUP_WORKERS - 1 is above 65535');
   if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) throw new Error('set both TLS_CERT and TLS_KEY, or neither');
   // Listening on all interfaces announces nothing useful; default to loopback
   // so a local call works out of the box. Set RTC_ANNOUNCED_ADDRESS for a LAN.
@@ -42,11 +81,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     host: e.HOST,
-    rtc: { listenIp: e.RTC_LISTEN_IP, announcedAddress: announced, minPort: e.RTC_MIN_PORT, maxPort: e.RTC_MAX_PORT },
+    rtc: { listenIp: e.RTC_LISTEN_IP, announcedAddress: announced, port: e.RTC_PORT, minPort: e.RTC_MIN_PORT, maxPort: e.RTC_MAX_PORT },
     workers: e.MEDIASOUP_WORKERS,
     tls: e.TLS_CERT && e.TLS_KEY ? { cert: e.TLS_CERT, key: e.TLS_KEY } : undefined,
     clientDist: e.CLIENT_DIST,
     idnModelDir: e.IDN_MODEL_DIR,
     logLevel: e.LOG_LEVEL,
+    authSecret: e.GUISE_AUTH_SECRET,
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    allowedOrigins: e.ALLOWED_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
+    limits: {
+      connectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
+      signalRatePerSecond: e.SIGNAL_RATE,
+      signalBurst: e.SIGNAL_BURST,
+      idleTimeoutMs: e.IDLE_TIMEOUT_S * 1000,
+    },
+    mediaTimeoutMs: e.MEDIA_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

@@ -1,36 +1,50 @@
-// HTTP(S): the built client, /healthz, and the socket.io endpoint.
+// HTTP(S): the built client, /healthz, /metrics, and the socket.io endpoint.
+// Every response carries the security headers; no request can end the process.
+import { timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
-import sirv, { type RequestHandler } from 'sirv';
 import type { Config } from './config.ts';
+import { inRequestScope } from './http/requestScope.ts';
+import { setSecurityHeaders } from './http/securityHeaders.ts';
+import { type RequestListener, staticFiles } from './http/staticFiles.ts';
 import type { Logger } from './log.ts';
 
-export type HealthProbe = () => Record<string, unknown>;
+/** What /healthz reports; `ok: false` answers 503. */
+export interface Health { ok: boolean; [key: string]: unknown }
+export type HealthProbe = () => Health | Promise<Health>;
+/** The Prometheus text and its content type. */
+export type MetricsProbe = () => Promise<{ contentType: string; body: string }>;
 
-export function createHttpServer(config: Config, health: HealthProbe, log: Logger): http.Server {
+export function createHttpServer(config: Config, probes: { health: HealthProbe; metrics?: MetricsProbe }, log: Logger): http.Server {
   const serveClient = config.clientDist && fs.existsSync(config.clientDist)
-    ? guarded(sirv(config.clientDist, {
-      single: true, // the client routes by query string; every path gets index.html
-      // Re-stat files per request: a client rebuild under a running server must
-      // not be served with the old sizes (a truncated index.html).
-      dev: true,
-      etag: true,
-      setHeaders: (res, path) => {
-        if (path.startsWith('/assets/')) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-      },
-    }), log)
+    ? staticFiles({
+      root: config.clientDist,
+      singlePage: true,
+      cacheControl: (file) => (file.startsWith('assets/') ? 'public, max-age=31536000, immutable' : undefined),
+      log,
+    })
     : undefined;
 
-  const idnModel = config.idnModelDir ? guarded(sirv(config.idnModelDir, { dev: true }), log) : undefined;
+  const idnModel = config.idnModelDir ? staticFiles({ root: config.idnModelDir, log }) : undefined;
 
-  const handle: http.RequestListener = (req, res) => {
-    // Cross-origin isolation unlocks SharedArrayBuffer, which threaded wasm needs.
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, ...health() }));
+  const route = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    setSecurityHeaders(res);
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (pathname === '/healthz') {
+      const report = await probes.health();
+      res.writeHead(report.ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+        .end(JSON.stringify(report));
+      return;
+    }
+    if (pathname === '/metrics' && probes.metrics) {
+      if (!metricsAllowed(req, config.metricsToken)) {
+        res.writeHead(403, { 'Content-Type': 'text/plain' })
+          .end('metrics are for this machine, or for a request with "Authorization: Bearer <METRICS_TOKEN>"\n');
+        return;
+      }
+      const { contentType, body } = await probes.metrics();
+      res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' }).end(body);
       return;
     }
     if (idnModel && req.url?.startsWith('/models/idn/')) {
@@ -45,49 +59,43 @@ export function createHttpServer(config: Config, health: HealthProbe, log: Logge
     serveClient(req, res);
   };
 
+  const handle = lastResortGuard(route, log);
   return config.tls
     ? https.createServer({ cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) }, handle)
     : http.createServer(handle);
 }
 
+/** Room and peer counts are not for everyone: a bearer token when one is set, else only from loopback. */
+function metricsAllowed(req: http.IncomingMessage, token: string | undefined): boolean {
+  if (token) {
+    const given = Buffer.from(req.headers.authorization ?? '');
+    const wanted = Buffer.from(`Bearer ${token}`);
+    return given.length === wanted.length && timingSafeEqual(given, wanted);
+  }
+  const ip = req.socket.remoteAddress ?? '';
+  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
+}
+
 /**
- * Serves static files with sirv so that no request can end the process.
- *
- * sirv hands the numbers of a `Range` header straight to fs.createReadStream.
- * A start after the end (`bytes=500-100`) or an end past 2^53 makes that throw
- * out of the request listener, which kills the server and every call on it. A
- * suffix range (`bytes=-100`) reads the first bytes instead of the last, and
- * `bytes=0-0` sends the whole file. So this server offers no ranges: the Range
- * header is dropped and every GET gets the whole file with a 200, as RFC 9110
- * §14.2 allows ("a server MAY ignore the Range header field"). Nothing the app
- * loads asks for a range.
- *
- * sirv also pipes the file without listening for the stream's errors, so a file
- * that can't be read, or vanishes between stat and read (a client rebuild under
- * a running server), would throw from the stream. The `pipe` event hands the
- * stream over, so it gets a listener here.
+ * Whatever a handler throws or rejects with becomes a 500 for that request
+ * alone (or a cut connection, once the headers are out); the request runs in
+ * a scope so an error it raises later is logged, not fatal (requestScope.ts).
  */
-function guarded(serve: RequestHandler, log: Logger): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  return (req, res) => {
-    delete req.headers.range;
-    let failed = false;
+export function lastResortGuard(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => unknown,
+  log: Logger,
+): RequestListener {
+  return (req, res) => inRequestScope({ kind: 'http', what: `${req.method} ${req.url?.slice(0, 200)}` }, () => {
     const fail = (err: unknown) => {
-      if (failed) return;
-      failed = true;
-      log.warn({ url: req.url, err }, 'static file could not be served');
-      // Once the headers are out, only a cut connection tells the client the body is short.
+      log.error({ url: req.url?.slice(0, 200), err }, 'request failed');
       if (res.headersSent) res.destroy();
-      else res.writeHead(500).end();
+      else res.writeHead(500, { 'Content-Type': 'text/plain' }).end('internal server error\n');
     };
-    res.once('pipe', (file: Readable) => {
-      file.on('error', fail);
-      // A client that hangs up leaves the file open otherwise: pipe() only unpipes.
-      res.once('close', () => file.destroy());
-    });
     try {
-      serve(req, res, () => { res.writeHead(404).end(); });
+      const result = handler(req, res);
+      if (result instanceof Promise) result.catch(fail);
     } catch (err) {
       fail(err);
     }
-  };
+  });
 }

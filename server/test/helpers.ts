@@ -10,8 +10,9 @@ import { createLogger } from '../src/log.ts';
 
 export const log = createLogger(process.env.LOG_LEVEL ?? 'silent');
 
-export function startTestApp(workers = 1): Promise<App> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTC_LISTEN_IP: '127.0.0.1', MEDIASOUP_WORKERS: String(workers) });
+/** A server in this process; `env` adds to or overrides the test defaults (limits, GUISE_AUTH_SECRET...). */
+export function startTestApp(workers = 1, env: Record<string, string> = {}): Promise<App> {
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTC_LISTEN_IP: '127.0.0.1', MEDIASOUP_WORKERS: String(workers), ...env });
   return startApp(config, log);
 }
 
@@ -76,8 +77,8 @@ export class TestClient {
     });
   }
 
-  static async connect(url: string): Promise<TestClient> {
-    const socket = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  static async connect(url: string, extraHeaders?: Record<string, string>): Promise<TestClient> {
+    const socket = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('connect_error', reject);
@@ -119,8 +120,8 @@ export class TestClient {
 }
 
 /** Joins, opens send and recv transports, and optionally produces audio. */
-export async function joinWithMedia(client: TestClient, room: string, name: string, ssrc?: number) {
-  const joined = await client.request('join', { room, displayName: name });
+export async function joinWithMedia(client: TestClient, room: string, name: string, ssrc?: number, token?: string) {
+  const joined = await client.request('join', { room, displayName: name, ...(token ? { token } : {}) });
   const send = await client.request('createTransport', { direction: 'send' });
   const recv = await client.request('createTransport', { direction: 'recv' });
   const producerId = ssrc === undefined ? undefined : (await client.request('produce', {

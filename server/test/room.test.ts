@@ -1,16 +1,17 @@
 // Room logic against a real mediasoup worker, without sockets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Notifications, NotificationName } from '@guise/shared';
+import { OPEN_ROOM_GRANTS } from '../src/auth/joinClaims.ts';
 import { WorkerPool } from '../src/media/WorkerPool.ts';
 import { Peer } from '../src/rooms/Peer.ts';
 import { RoomRegistry } from '../src/rooms/RoomRegistry.ts';
 import { log, opusRtpParameters } from './helpers.ts';
 
-const rtc = { listenIp: '127.0.0.1', announcedAddress: undefined, minPort: 40000, maxPort: 49999 };
+const rtc = { listenIp: '127.0.0.1', announcedAddress: undefined, port: undefined, minPort: 40000, maxPort: 49999 };
 
 function recordingPeer(id: string) {
   const inbox: { name: NotificationName; data: unknown }[] = [];
-  const peer = new Peer(id, id.toUpperCase(), (name, data) => inbox.push({ name, data }));
+  const peer = new Peer(id, id.toUpperCase(), (name, data) => inbox.push({ name, data }), OPEN_ROOM_GRANTS);
   const got = <N extends NotificationName>(name: N) => inbox.filter((m) => m.name === name).map((m) => m.data as Notifications[N]);
   return { peer, inbox, got };
 }
@@ -27,8 +28,8 @@ describe('Room with a real mediasoup worker', () => {
   let pool: WorkerPool;
   let rooms: RoomRegistry;
   beforeAll(async () => {
-    pool = await WorkerPool.create({ size: 1, log });
-    rooms = new RoomRegistry(pool, rtc, log);
+    pool = await WorkerPool.create({ size: 1, rtc, log });
+    rooms = new RoomRegistry(pool, log);
   });
   afterAll(() => pool.close());
 

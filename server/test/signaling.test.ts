@@ -1,5 +1,8 @@
 // The socket.io edge against the real server: the request flow, pushes, teardown.
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Responses } from '@guise/shared';
 import type { App } from '../src/app.ts';
 import { joinWithMedia, opusRtpParameters, startTestApp, TestClient } from './helpers.ts';
 
@@ -11,7 +14,7 @@ describe('signaling over socket.io', () => {
   it('serves /healthz', async () => {
     const res = await fetch(`${app.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ ok: true, workers: 1 });
+    expect(await res.json()).toEqual({ ok: true, workers: [{ pid: app.pool.pids[0], alive: true }] });
   });
 
   it('runs a two-peer call: join, produce, newProducer, consume, resume, close, leave', async () => {
@@ -43,7 +46,7 @@ describe('signaling over socket.io', () => {
 
     // Switching identity mid-call updates the disclosure without a new producer.
     await alice.request('updateProducer', { producerId: second, appData: { source: 'mic', synthetic: false } });
-    expect(await bob.next('producerUpdated')).toEqual({ producerId: second, peerId: a.joined.peerId, appData: { source: 'mic', synthetic: false } });
+    expect(await bob.next('producerUpdated')).toEqual({ producerId: second, peerId: a.joined.peerId, appData: { source: 'mic', synthetic: false }, at: expect.any(Number) });
     await expect(alice.request('updateProducer', { producerId: second, appData: { source: 'camera', synthetic: true } })).rejects.toThrow(/bad_request/);
     await expect(bob.request('updateProducer', { producerId: second, appData: { source: 'mic', synthetic: true } })).rejects.toThrow(/not_found/);
 
@@ -80,5 +83,52 @@ describe('signaling over socket.io', () => {
     expect(await c.raw('produce', { transportId: send.id, kind: 'video', rtpParameters: { codecs: [{ mimeType: 'video/H265' }] }, appData: { source: 'camera', synthetic: false } }))
       .toMatchObject({ ok: false, error: { code: 'media_error' } });
     c.close();
+  });
+});
+
+/** A port free for both UDP and TCP right now, from the system's ephemeral range. */
+async function freeUdpAndTcpPort(): Promise<number> {
+  for (;;) {
+    const tcp = net.createServer();
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    const { port } = tcp.address() as net.AddressInfo;
+    const udp = dgram.createSocket('udp4');
+    const udpFree = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    udp.close();
+    await new Promise((resolve) => tcp.close(resolve));
+    if (udpFree) return port;
+  }
+}
+
+describe('media ports', () => {
+  it('puts every transport of a worker on its WebRtcServer\'s one UDP and one TCP port, RTC_PORT + index when set', async () => {
+    const port = await freeUdpAndTcpPort();
+    const app = await startTestApp(1, { RTC_PORT: String(port) });
+    const clients = await Promise.all([TestClient.connect(app.url), TestClient.connect(app.url)]);
+    try {
+      const transports: Responses['createTransport'][] = [];
+      for (const [i, c] of clients.entries()) {
+        const { send, recv } = await joinWithMedia(c, `ports-${i}`, `P${i}`);
+        transports.push(send, recv);
+      }
+      const ports = (protocol: string) => new Set(transports.flatMap((t) => t.iceCandidates.filter((c) => c.protocol === protocol).map((c) => c.port)));
+      expect([...ports('udp')]).toEqual([port]);
+      expect([...ports('tcp')]).toEqual([port]);
+
+      // A replacement for a dead worker listens where the dead one did.
+      const replaced = new Promise((resolve) => app.pool.once('replaced', resolve));
+      process.kill(app.pool.pids[0]!, 'SIGKILL');
+      await replaced;
+      const fresh = await TestClient.connect(app.url);
+      clients.push(fresh);
+      const { send } = await joinWithMedia(fresh, 'ports-after', 'Fresh');
+      expect(send.iceCandidates.map((c) => [c.protocol, c.port]).sort()).toEqual([['tcp', port], ['udp', port]]);
+    } finally {
+      for (const c of clients) c.close();
+      await app.close();
+    }
   });
 });

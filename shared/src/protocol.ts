@@ -68,12 +68,20 @@ export const IceCandidate = mediasoupShape<MsIceCandidate>(z.looseObject({
   port: z.number(),
 }));
 
+/** A signed join token (JWT); required when the server has GUISE_AUTH_SECRET set. */
+export const JoinToken = z.string().min(1).max(4096);
+export const MAX_INVITE_TTL_SECONDS = 7 * 86400;
+
 /** Client → server requests, each answered by an ack. */
 export const requests = {
-  join: z.strictObject({ room: RoomId, displayName: DisplayName }),
+  join: z.strictObject({ room: RoomId, displayName: DisplayName, token: JoinToken.optional() }),
   createTransport: z.strictObject({ direction: Direction }),
   connectTransport: z.strictObject({ transportId: Id, dtlsParameters: DtlsParameters }),
-  produce: z.strictObject({ transportId: Id, kind: MediaKind, rtpParameters: RtpParameters, appData: ProducerAppData }),
+  // Video is the camera and audio the mic, so every video producer carries the synthetic declaration the badge shows.
+  produce: z.strictObject({ transportId: Id, kind: MediaKind, rtpParameters: RtpParameters, appData: ProducerAppData })
+    .refine((d) => (d.kind === 'video') === (d.appData.source === 'camera'), {
+      message: 'a video producer\'s source is camera, an audio producer\'s mic', path: ['appData', 'source'],
+    }),
   consume: z.strictObject({ transportId: Id, producerId: Id, rtpCapabilities: RtpCapabilities }),
   resumeConsumer: z.strictObject({ consumerId: Id }),
   pauseProducer: z.strictObject({ producerId: Id }),
@@ -81,6 +89,8 @@ export const requests = {
   closeProducer: z.strictObject({ producerId: Id }),
   /** The disclosure changed (identity switched, or the swap turned off) without renegotiating the track. */
   updateProducer: z.strictObject({ producerId: Id, appData: ProducerAppData }),
+  /** A room admin mints a guest invite to the room it is in (the Copy-invite button). */
+  createInvite: z.strictObject({ ttlSeconds: z.number().int().min(60).max(MAX_INVITE_TTL_SECONDS).optional() }),
   leave: z.strictObject({}),
 } as const;
 export type RequestName = keyof typeof requests;
@@ -93,6 +103,8 @@ export function isRequestName(name: unknown): name is RequestName {
 // Answers and notifications come from the server. Their objects are not
 // strict: a newer server may add a field, and an older client ignores it.
 export const PeerInfo = z.object({ id: Id, displayName: DisplayName });
+/** What a peer may do in its room: its token's grants, or all but roomAdmin in an open room. */
+export const Grants = z.object({ canPublish: z.boolean(), canSubscribe: z.boolean(), roomAdmin: z.boolean() });
 export type PeerInfo = z.infer<typeof PeerInfo>;
 export const ProducerInfo = z.object({
   producerId: Id,
@@ -123,7 +135,9 @@ const Done = z.object({});
 
 /** What each request's ack carries on success. */
 export const responses = {
-  join: z.object({ peerId: Id, rtpCapabilities: RtpCapabilities, peers: z.array(PeerInfo), producers: z.array(ProducerInfo) }),
+  join: z.object({
+    peerId: Id, rtpCapabilities: RtpCapabilities, peers: z.array(PeerInfo), producers: z.array(ProducerInfo), grants: Grants.optional(),
+  }),
   createTransport: TransportOptions,
   connectTransport: Done,
   produce: z.object({ producerId: Id }),
@@ -133,6 +147,8 @@ export const responses = {
   resumeProducer: Done,
   closeProducer: Done,
   updateProducer: Done,
+  /** `url` is the ready link: the server's PUBLIC_URL (or its own address) + `/?room=R&token=T`. */
+  createInvite: z.object({ token: JoinToken, url: z.string().max(8192), expiresAt: z.number().int() }),
   leave: Done,
 } as const satisfies Record<RequestName, z.ZodType>;
 export type Responses = { [N in RequestName]: z.infer<(typeof responses)[N]> };
@@ -145,6 +161,12 @@ export const errorCodes = [
   'not_found', // no such transport, producer or consumer in this room
   'room_closed',
   'media_error', // mediasoup refused the parameters
+  'media_timeout', // the media worker did not answer in time; nothing was left behind, so a retry may work
+  'unauthorized', // no valid join token for this room (the server requires one)
+  'forbidden', // the token's grants do not allow this
+  'name_taken', // someone in the room already has this name
+  'rate_limited', // too many messages too fast; the connection stays open
+  'limit_reached', // a per-peer or per-connection budget is spent
   'internal',
 ] as const;
 export const ErrorCode = z.enum(errorCodes);
@@ -167,7 +189,8 @@ export const notifications = {
   producerClosed: ProducerEvent,
   producerPaused: ProducerEvent,
   producerResumed: ProducerEvent,
-  producerUpdated: ProducerEvent.extend({ appData: ProducerAppData }),
+  /** The disclosure changed mid-call; `at` is the server's clock (ms since the epoch) when it did. */
+  producerUpdated: ProducerEvent.extend({ appData: ProducerAppData, at: z.number().int().nonnegative() }),
   /**
    * The room is gone (its media worker died, or the server is stopping); rejoin
    * to continue. A reason this client does not know still closes the room.

@@ -20,6 +20,7 @@ describe('request schemas', () => {
     resumeProducer: { producerId: 'p1' },
     closeProducer: { producerId: 'p1' },
     updateProducer: { producerId: 'p1', appData: { source: 'camera', synthetic: true, identityLabel: 'Astronaut' } },
+    createInvite: { ttlSeconds: 3600 },
     leave: {},
   };
 
@@ -52,6 +53,10 @@ describe('request schemas', () => {
     ['produce', { transportId: 't', kind: 'data', rtpParameters: rtp, appData }, /audio|video|option/i],
     ['produce', { transportId: 't', kind: 'audio', rtpParameters: { codecs: [] }, appData }, /too small|>=1/i],
     ['consume', { transportId: 't', producerId: '', rtpCapabilities: { codecs: [] } }, /too small|>=1/i],
+    ['produce', { transportId: 't', kind: 'video', rtpParameters: rtp, appData: { source: 'mic', synthetic: false } }, /appData\.source: a video producer's source is camera/],
+    ['produce', { transportId: 't', kind: 'audio', rtpParameters: rtp, appData }, /appData\.source/],
+    ['join', { room: 'ok', displayName: 'x', token: '' }, /token/],
+    ['createInvite', { ttlSeconds: 30 }, /ttlSeconds/],
     ['leave', { now: true }, /unrecognized/i],
   ];
 
@@ -92,6 +97,7 @@ describe('answer and notification schemas', () => {
     resumeProducer: {},
     closeProducer: {},
     updateProducer: {},
+    createInvite: { token: 'a.b.c', url: 'http://localhost:3000/?room=r&token=a.b.c', expiresAt: 1_800_000_000_000 },
     leave: {},
   };
   const pushed: Record<string, unknown> = {
@@ -101,7 +107,7 @@ describe('answer and notification schemas', () => {
     producerClosed: { producerId: 'p1', peerId: 'ada' },
     producerPaused: { producerId: 'p1', peerId: 'ada' },
     producerResumed: { producerId: 'p1', peerId: 'ada' },
-    producerUpdated: { producerId: 'p1', peerId: 'ada', appData: { source: 'camera', synthetic: false } },
+    producerUpdated: { producerId: 'p1', peerId: 'ada', appData: { source: 'camera', synthetic: false }, at: 1_800_000_000_000 },
     roomClosed: { reason: 'media_worker_died' },
   };
 
@@ -138,6 +144,7 @@ describe('answer and notification schemas', () => {
     ['newProducer', 'notification', { ...producer, kind: 'data' }, /kind/],
     ['peerJoined', 'notification', { id: 'bob', displayName: ' ' }, /displayName: name is empty/],
     ['roomClosed', 'notification', { reason: 42 }, /reason/],
+    ['producerUpdated', 'notification', { producerId: 'p1', peerId: 'ada', appData: { source: 'camera', synthetic: true } }, /^at: /],
   ];
 
   it.each(invalid)('rejects a bad %s %s: %j', (name, kind, data, message) => {

@@ -1,7 +1,9 @@
-// One participant: its display name, how to reach it, and the media objects it
-// owns. Closing a peer closes all of them.
+// One participant: its display name, what it may do, how to reach it, and the
+// media objects it owns. Closing a peer closes all of them.
 import type { types } from 'mediasoup';
 import type { Notifications, NotificationName, PeerInfo, ProducerAppData, RequestData } from '@guise/shared';
+import type { Grants } from '../auth/joinClaims.ts';
+import { nameKey } from './displayName.ts';
 
 export type Notify = <N extends NotificationName>(name: N, data: Notifications[N]) => void;
 
@@ -12,8 +14,14 @@ export class Peer {
   readonly transports = new Map<string, types.WebRtcTransport<TransportAppData>>();
   readonly producers = new Map<string, types.Producer<ProducerAppData>>();
   readonly consumers = new Map<string, types.Consumer>();
+  /** Producers this peer consumes or is starting to consume: one consumer each. */
+  readonly consumedProducers = new Set<string>();
+  /** Names that look alike share a key; a room holds one of each. */
+  readonly nameKey: string;
 
-  constructor(readonly id: string, readonly displayName: string, readonly notify: Notify) {}
+  constructor(readonly id: string, readonly displayName: string, readonly notify: Notify, readonly grants: Grants) {
+    this.nameKey = nameKey(displayName);
+  }
 
   get info(): PeerInfo { return { id: this.id, displayName: this.displayName }; }
 
@@ -23,5 +31,6 @@ export class Peer {
     this.transports.clear();
     this.producers.clear();
     this.consumers.clear();
+    this.consumedProducers.clear();
   }
 }

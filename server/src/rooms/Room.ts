@@ -14,14 +14,17 @@ import type {
 } from '@guise/shared';
 import { RequestError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { withTimeout } from '../media/timeout.ts';
 import type { Peer, TransportAppData } from './Peer.ts';
-
-export interface RtcOptions { listenIp: string; announcedAddress: string | undefined; minPort: number; maxPort: number }
+import { rtpParametersProblem } from './rtpChecks.ts';
 
 /** Bounds that stop one client from exhausting the media worker. */
 const MAX_TRANSPORTS_PER_PEER = 4;
 const MAX_PRODUCERS_PER_PEER = 4;
 const MAX_PEERS_PER_ROOM = 16;
+/** Enough to receive every producer of a full room. */
+const MAX_CONSUMERS_PER_PEER = (MAX_PEERS_PER_ROOM - 1) * MAX_PRODUCERS_PER_PEER + 4;
+export const DEFAULT_MEDIA_TIMEOUT_MS = 10_000;
 
 type CloseReason = RoomCloseReason | 'empty';
 
@@ -32,8 +35,10 @@ export class Room extends EventEmitter<{ close: [] }> {
   constructor(
     readonly id: string,
     private readonly router: types.Router,
-    private readonly rtc: RtcOptions,
+    /** The worker's one UDP + one TCP listener, shared by every transport of every room on it. */
+    private readonly webRtcServer: types.WebRtcServer,
     private readonly log: Logger,
+    private readonly mediaTimeoutMs = DEFAULT_MEDIA_TIMEOUT_MS,
   ) {
     super();
     // Every member's connection and the registry wait for 'close'.
@@ -44,11 +49,15 @@ export class Room extends EventEmitter<{ close: [] }> {
 
   get isClosed(): boolean { return this.closed; }
   get peerCount(): number { return this.peers.size; }
+  /** The peers, for metrics. */
+  get members(): Iterable<Peer> { return this.peers.values(); }
 
   join(peer: Peer): Responses['join'] {
     this.assertOpen();
-    if (this.peers.size >= MAX_PEERS_PER_ROOM) throw new RequestError('bad_request', `room is full (${MAX_PEERS_PER_ROOM} peers)`);
+    if (this.peers.size >= MAX_PEERS_PER_ROOM) throw new RequestError('limit_reached', `room is full (${MAX_PEERS_PER_ROOM} peers)`);
     const others = [...this.peers.values()];
+    const namesake = others.find((p) => p.nameKey === peer.nameKey);
+    if (namesake) throw new RequestError('name_taken', `someone in this room is already called "${namesake.displayName}"; pick another name`);
     this.peers.set(peer.id, peer);
     for (const other of others) other.notify('peerJoined', peer.info);
     this.log.info({ room: this.id, peer: peer.id, peers: this.peers.size }, 'peer joined');
@@ -57,6 +66,7 @@ export class Room extends EventEmitter<{ close: [] }> {
       rtpCapabilities: this.router.rtpCapabilities as RtpCapabilities,
       peers: others.map((p) => p.info),
       producers: others.flatMap((p) => [...p.producers.values()].map((pr) => producerInfo(p.id, pr))),
+      grants: peer.grants,
     };
   }
 
@@ -70,17 +80,14 @@ export class Room extends EventEmitter<{ close: [] }> {
 
   async createTransport(peer: Peer, { direction }: RequestData<'createTransport'>): Promise<Responses['createTransport']> {
     this.assertMember(peer);
-    if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) throw new RequestError('bad_request', 'too many transports');
-    const { listenIp, announcedAddress, minPort, maxPort } = this.rtc;
-    const portRange = { min: minPort, max: maxPort };
-    const transport = await this.router.createWebRtcTransport<TransportAppData>({
-      listenInfos: [
-        { protocol: 'udp', ip: listenIp, announcedAddress, portRange },
-        { protocol: 'tcp', ip: listenIp, announcedAddress, portRange },
-      ],
+    if (direction === 'send' && !peer.grants.canPublish) throw new RequestError('forbidden', 'your token does not allow publishing');
+    if (direction === 'recv' && !peer.grants.canSubscribe) throw new RequestError('forbidden', 'your token does not allow receiving');
+    if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) throw new RequestError('limit_reached', 'too many transports');
+    const transport = await this.timed(this.router.createWebRtcTransport<TransportAppData>({
+      webRtcServer: this.webRtcServer,
       preferUdp: true,
       appData: { direction },
-    });
+    }), 'open a transport', (late) => late.close());
     if (!this.peers.has(peer.id)) { transport.close(); throw new RequestError('not_joined', 'left the room'); }
     peer.transports.set(transport.id, transport);
     transport.observer.once('close', () => peer.transports.delete(transport.id));
@@ -94,13 +101,20 @@ export class Room extends EventEmitter<{ close: [] }> {
 
   async connectTransport(peer: Peer, { transportId, dtlsParameters }: RequestData<'connectTransport'>): Promise<void> {
     const transport = this.transportOf(peer, transportId);
-    await media(() => transport.connect({ dtlsParameters }));
+    await this.timed(media(() => transport.connect({ dtlsParameters })), 'connect the transport');
   }
 
   async produce(peer: Peer, { transportId, kind, rtpParameters, appData }: RequestData<'produce'>): Promise<Responses['produce']> {
+    if (!peer.grants.canPublish) throw new RequestError('forbidden', 'your token does not allow publishing');
     const transport = this.transportOf(peer, transportId, 'send');
-    if (peer.producers.size >= MAX_PRODUCERS_PER_PEER) throw new RequestError('bad_request', 'too many producers');
-    const producer = await media(() => transport.produce({ kind, rtpParameters: rtpParameters as types.RtpParameters, appData }));
+    if (peer.producers.size >= MAX_PRODUCERS_PER_PEER) throw new RequestError('limit_reached', 'too many producers');
+    const problem = rtpParametersProblem(rtpParameters);
+    if (problem) throw new RequestError('bad_request', `produce: ${problem}`);
+    const producer = await this.timed(
+      media(() => transport.produce({ kind, rtpParameters: rtpParameters as types.RtpParameters, appData })),
+      'start the producer', (late) => late.close(),
+    );
+    if (transport.closed) { producer.close(); throw new RequestError('not_joined', 'left the room'); }
     peer.producers.set(producer.id, producer);
     producer.observer.once('close', () => peer.producers.delete(producer.id));
     const info = producerInfo(peer.id, producer);
@@ -110,6 +124,7 @@ export class Room extends EventEmitter<{ close: [] }> {
 
   /** The consumer starts paused; the client resumes it once it is ready to render, so no keyframe is lost. */
   async consume(peer: Peer, { transportId, producerId, rtpCapabilities }: RequestData<'consume'>): Promise<Responses['consume']> {
+    if (!peer.grants.canSubscribe) throw new RequestError('forbidden', 'your token does not allow receiving');
     const transport = this.transportOf(peer, transportId, 'recv');
     const owner = this.producerOwner(producerId);
     if (!owner) throw new RequestError('not_found', `no producer ${producerId} in this room`);
@@ -120,10 +135,26 @@ export class Room extends EventEmitter<{ close: [] }> {
     if (!canConsume) {
       throw new RequestError('media_error', 'your device cannot receive this producer\'s codec');
     }
+    if (peer.consumedProducers.has(producerId)) throw new RequestError('limit_reached', `you already receive producer ${producerId}`);
+    if (peer.consumedProducers.size >= MAX_CONSUMERS_PER_PEER) throw new RequestError('limit_reached', 'too many consumers');
     const producer = owner.producers.get(producerId)!;
-    const consumer = await media(() => transport.consume({ producerId, rtpCapabilities: caps, paused: true }));
+    // Reserved before the await, so two concurrent requests can't both pass the check above.
+    peer.consumedProducers.add(producerId);
+    let consumer: types.Consumer;
+    try {
+      consumer = await this.timed(
+        media(() => transport.consume({ producerId, rtpCapabilities: caps, paused: true })),
+        'start the consumer', (late) => late.close(),
+      );
+    } catch (err) {
+      peer.consumedProducers.delete(producerId);
+      throw err;
+    }
     peer.consumers.set(consumer.id, consumer);
-    consumer.observer.once('close', () => peer.consumers.delete(consumer.id));
+    consumer.observer.once('close', () => {
+      peer.consumers.delete(consumer.id);
+      peer.consumedProducers.delete(producerId);
+    });
     consumer.on('producerclose', () => consumer.close());
     return {
       consumerId: consumer.id,
@@ -140,12 +171,12 @@ export class Room extends EventEmitter<{ close: [] }> {
     this.assertMember(peer);
     const consumer = peer.consumers.get(consumerId);
     if (!consumer) throw new RequestError('not_found', `no consumer ${consumerId}`);
-    await consumer.resume();
+    await this.timed(consumer.resume(), 'resume the consumer');
   }
 
   async setProducerPaused(peer: Peer, producerId: string, paused: boolean): Promise<void> {
     const producer = this.producerOf(peer, producerId);
-    if (paused) await producer.pause(); else await producer.resume();
+    await this.timed(paused ? producer.pause() : producer.resume(), paused ? 'pause the producer' : 'resume the producer');
     const event = paused ? 'producerPaused' : 'producerResumed';
     for (const other of this.peers.values()) if (other !== peer) other.notify(event, { producerId, peerId: peer.id });
   }
@@ -156,7 +187,10 @@ export class Room extends EventEmitter<{ close: [] }> {
       throw new RequestError('bad_request', 'a producer\'s source cannot change');
     }
     producer.appData = appData;
-    for (const other of this.peers.values()) if (other !== peer) other.notify('producerUpdated', { producerId, peerId: peer.id, appData });
+    // Stamped with the server's clock: receivers learn when the disclosure changed, not only that it did.
+    const at = Date.now();
+    this.log.info({ room: this.id, peer: peer.id, producer: producerId, synthetic: appData.synthetic, label: appData.identityLabel, at }, 'disclosure changed');
+    for (const other of this.peers.values()) if (other !== peer) other.notify('producerUpdated', { producerId, peerId: peer.id, appData, at });
   }
 
   closeProducer(peer: Peer, producerId: string): void {
@@ -175,6 +209,10 @@ export class Room extends EventEmitter<{ close: [] }> {
     this.router.close();
     this.log.info({ room: this.id, reason }, 'room closed');
     this.emit('close');
+  }
+
+  private timed<T>(op: Promise<T>, what: string, onLate?: (late: T) => void): Promise<T> {
+    return withTimeout(op, this.mediaTimeoutMs, what, onLate);
   }
 
   private assertOpen(): void {

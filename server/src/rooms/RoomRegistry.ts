@@ -1,17 +1,23 @@
 // Finds or creates rooms by name. Anyone can host: joining an unknown room
 // creates it on the least-loaded media worker; an empty room goes away.
 import type { Logger } from '../log.ts';
+import { withTimeout } from '../media/timeout.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
-import { Room, type RtcOptions } from './Room.ts';
+import { DEFAULT_MEDIA_TIMEOUT_MS, Room } from './Room.ts';
 
 export class RoomRegistry {
   private readonly rooms = new Map<string, Room>();
   /** Router creation is async; concurrent joins of a new room must share one. */
   private readonly pending = new Map<string, Promise<Room>>();
 
-  constructor(private readonly pool: WorkerPool, private readonly rtc: RtcOptions, private readonly log: Logger) {}
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly log: Logger,
+    private readonly mediaTimeoutMs = DEFAULT_MEDIA_TIMEOUT_MS,
+  ) {}
 
   get size(): number { return this.rooms.size; }
+  get all(): Iterable<Room> { return this.rooms.values(); }
   get(id: string): Room | undefined { return this.rooms.get(id); }
 
   async getOrCreate(id: string): Promise<Room> {
@@ -30,8 +36,10 @@ export class RoomRegistry {
   }
 
   private async create(id: string): Promise<Room> {
-    const router = await this.pool.createRouter();
-    const room = new Room(id, router, this.rtc, this.log);
+    // A router that arrives after the timeout is closed: the join that wanted it
+    // has failed, and a retry makes its own.
+    const { router, webRtcServer } = await withTimeout(this.pool.createRouter(), this.mediaTimeoutMs, 'open the room', (late) => late.router.close());
+    const room = new Room(id, router, webRtcServer, this.log, this.mediaTimeoutMs);
     this.rooms.set(id, room);
     room.once('close', () => { if (this.rooms.get(id) === room) this.rooms.delete(id); });
     return room;

@@ -1,7 +1,8 @@
 // One small function per request made from inside a room. Each gets the
 // caller's room and peer, already resolved by the Connection, and a validated
 // payload; room state changes stay inside Room. `join` and `leave` change the
-// membership itself, so the Connection answers those.
+// membership itself, and `createInvite` needs the token signer, so the
+// Connection answers those.
 import type { RequestData, RequestName, Responses } from '@guise/shared';
 import type { Peer } from '../rooms/Peer.ts';
 import type { Room } from '../rooms/Room.ts';
@@ -9,7 +10,7 @@ import type { Room } from '../rooms/Room.ts';
 /** Who sent a request: a peer and the open room it is in. */
 export interface Member { room: Room; peer: Peer }
 
-type MemberRequestName = Exclude<RequestName, 'join' | 'leave'>;
+type MemberRequestName = Exclude<RequestName, 'join' | 'leave' | 'createInvite'>;
 
 /** A request whose response is an empty object needs no return value; the Connection acks `{}`. */
 type Reply<N extends RequestName> = Record<never, never> extends Responses[N] ? void : Responses[N];

@@ -1,0 +1,23 @@
+// Which pages may open a signaling connection. Pure.
+//
+// Browsers send Origin on every WebSocket handshake and on cross-origin
+// requests, so a page on another site always names itself and is refused
+// unless listed. A request without Origin is allowed: it is either a
+// same-origin polling request (browsers may omit Origin on same-origin GETs)
+// or a non-browser client (tests, bots), which could forge any Origin anyway;
+// join tokens, not Origin, are what keep those out of a room.
+
+export interface OriginPolicy {
+  /** Exactly these origins (ALLOWED_ORIGINS); undefined: the server's own. */
+  allowed: string[] | undefined;
+  /** PUBLIC_URL's origin, counted as the server's own. */
+  publicOrigin: string | undefined;
+  tls: boolean;
+}
+
+export function originAllowed(origin: string | undefined, host: string | undefined, policy: OriginPolicy): boolean {
+  if (origin === undefined) return true;
+  if (policy.allowed) return policy.allowed.includes(origin);
+  if (origin === policy.publicOrigin) return true;
+  return host !== undefined && origin === `${policy.tls ? 'https' : 'http'}://${host}`;
+}
