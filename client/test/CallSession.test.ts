@@ -545,7 +545,7 @@ describe('CallSession on a real Guise server', () => {
     expect(ada.session.state).toMatchObject({
       status: 'disconnected', canRejoin: true, peers: [], error: `Couldn't join room "${room}": room is full (16 peers)`,
     });
-    expect(ada.sent('join').map((r) => r.outcome)).toEqual(['bad_request']);
+    expect(ada.sent('join').map((r) => r.outcome)).toEqual(['limit_reached']);
 
     fillers[0]!.close();
     await until(() => app.rooms.get(room)?.peerCount === 15, 'a filler to leave');
