@@ -149,10 +149,17 @@ export class Connection {
         throw err;
       }
       this.roomsJoined.add(roomId);
-      // A room closed under us (worker died) drops the membership so a rejoin works.
-      const onClose = () => { if (this.membership?.peer === peer) this.membership = undefined; this.armIdleTimer(); };
+      // A room closed under us (worker died), or a room admin removing us, drops the membership so a rejoin works.
+      const onClose = () => {
+        if (this.membership?.peer !== peer) return;
+        this.membership.offClose();
+        this.membership = undefined;
+        this.armIdleTimer();
+      };
+      const onRemoved = (removed: Peer) => { if (removed === peer) onClose(); };
       room.once('close', onClose);
-      this.membership = { room, peer, offClose: () => room.off('close', onClose) };
+      room.on('removed', onRemoved);
+      this.membership = { room, peer, offClose: () => { room.off('close', onClose); room.off('removed', onRemoved); } };
       return response;
     } finally {
       this.joining = false;
