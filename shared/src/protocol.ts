@@ -112,6 +112,7 @@ export function isRequestName(name: unknown): name is RequestName {
 export const PeerInfo = z.object({ id: Id, displayName: DisplayName });
 /** What a peer may do in its room: its token's grants, or all but roomAdmin in an open room. */
 export const Grants = z.object({ canPublish: z.boolean(), canSubscribe: z.boolean(), roomAdmin: z.boolean() });
+export type Grants = z.infer<typeof Grants>;
 export type PeerInfo = z.infer<typeof PeerInfo>;
 export const ProducerInfo = z.object({
   producerId: Id,
