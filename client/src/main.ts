@@ -12,8 +12,8 @@ declare global {
   }
 }
 
-const session = new CallSession();
 const launch = parseParams(location.search);
+const session = new CallSession({ forceRelay: launch.relay });
 // The token is a credential: once read, it leaves the address bar (and so the history).
 if (launch.token) history.replaceState(history.state, '', withoutToken(location.href));
 window.__guise = { session, faceChoice };

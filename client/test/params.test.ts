@@ -8,18 +8,23 @@ describe('parseParams', () => {
     expect(parseParams('?room=r&token=').token).toBeNull();
   });
 
+  it('reads relay=1 as media through the TURN relay only', () => {
+    expect(parseParams('?relay=1').relay).toBe(true);
+    expect(parseParams('?relay=0').relay).toBe(false);
+  });
+
   it('drops the token from the address, keeping everything else', () => {
     expect(withoutToken('https://guise.example/?room=r&token=abc.def.ghi&name=Ada#x')).toBe('https://guise.example/?room=r&name=Ada#x');
     expect(withoutToken('https://guise.example/?room=r')).toBe('https://guise.example/?room=r');
   });
 
   it('reads room, name and autojoin', () => {
-    expect(parseParams('?room=standup&name=Ada%20L&autojoin=1')).toEqual({ room: 'standup', name: 'Ada L', autojoin: true, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null, token: null });
+    expect(parseParams('?room=standup&name=Ada%20L&autojoin=1')).toEqual({ room: 'standup', name: 'Ada L', autojoin: true, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null, token: null, relay: false });
   });
 
   it('treats missing or empty values as absent', () => {
-    expect(parseParams('')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null, token: null });
-    expect(parseParams('?room=&name=%20%20&autojoin=0')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null, token: null });
+    expect(parseParams('')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null, token: null, relay: false });
+    expect(parseParams('?room=&name=%20%20&autojoin=0')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null, token: null, relay: false });
   });
 
   it('reads a starting identity and the fallback-pipeline switch, refusing anything but a sample name', () => {

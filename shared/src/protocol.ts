@@ -110,6 +110,13 @@ export function isRequestName(name: unknown): name is RequestName {
 // Answers and notifications come from the server. Their objects are not
 // strict: a newer server may add a field, and an older client ignores it.
 export const PeerInfo = z.object({ id: Id, displayName: DisplayName });
+/** A TURN server with time-limited credentials (coturn's REST scheme), for RTCPeerConnection's iceServers. */
+export const IceServer = z.object({
+  urls: z.array(z.string().max(512)).min(1).max(8),
+  username: z.string().max(256),
+  credential: z.string().max(256),
+});
+export type IceServer = z.infer<typeof IceServer>;
 /** What a peer may do in its room: its token's grants, or all but roomAdmin in an open room. */
 export const Grants = z.object({ canPublish: z.boolean(), canSubscribe: z.boolean(), roomAdmin: z.boolean() });
 export type Grants = z.infer<typeof Grants>;
@@ -146,6 +153,7 @@ export const responses = {
   join: z.object({
     peerId: Id, rtpCapabilities: RtpCapabilities, peers: z.array(PeerInfo), producers: z.array(ProducerInfo), grants: Grants.optional(),
     locked: z.boolean().optional(),
+    iceServers: z.array(IceServer).max(8).optional(),
   }),
   createTransport: TransportOptions,
   connectTransport: Done,

@@ -16,6 +16,8 @@ export interface LaunchParams {
   gpuLandmarks: boolean;
   /** A swap engine to start with. */
   engine: 'mesh' | 'idn' | null;
+  /** Send media only through the server's TURN relay (`&relay=1`). */
+  relay: boolean;
   /** A join token from an invite link; the server checks it (JoinToken bounds only its size). */
   token: string | null;
 }
@@ -34,6 +36,7 @@ export function parseParams(search: string): LaunchParams {
   return {
     room: room || null, name: name || null, autojoin, identity, fallbackPipeline, gpuLandmarks, engine,
     token: token.success ? token.data : null,
+    relay: ['1', 'true', 'yes'].includes((q.get('relay') ?? '').toLowerCase()),
   };
 }
 

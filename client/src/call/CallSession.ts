@@ -9,7 +9,7 @@
 // state.
 import { Device } from 'mediasoup-client';
 import type { types as ms } from 'mediasoup-client';
-import type { Grants, PeerInfo, ProducerAppData, ProducerInfo } from '@guise/shared';
+import type { Grants, IceServer, PeerInfo, ProducerAppData, ProducerInfo } from '@guise/shared';
 import { createVideoPipeline, type Disclosure, type VideoPipeline, type VideoPipelineFactory } from '../pipeline/VideoPipeline.ts';
 import { DisclosureHistory } from './disclosureHistory.ts';
 import {
@@ -27,6 +27,8 @@ export interface CallSessionDeps {
   createPipeline: VideoPipelineFactory;
   /** Named in "can't reach the server" messages. */
   serverUrl: string;
+  /** Media only through the server's TURN relay (`&relay=1`): tests the relay, or hides this device's addresses. */
+  forceRelay: boolean;
 }
 
 type Source = ProducerAppData['source'];
@@ -56,6 +58,8 @@ class Attempt {
   /** What the join answer granted: a roomAdmin gets the host controls. */
   grants: Grants | null = null;
   locked = false;
+  /** TURN servers from the join answer, with this peer's credentials. */
+  iceServers: IceServer[] = [];
 
   get closed(): boolean { return this.lifetime.signal.aborted; }
 
@@ -104,6 +108,7 @@ export class CallSession {
       createDevice: deps.createDevice ?? (() => Device.factory()),
       createPipeline: deps.createPipeline ?? createVideoPipeline,
       serverUrl: deps.serverUrl ?? (typeof location === 'undefined' ? 'this address' : location.origin),
+      forceRelay: deps.forceRelay ?? false,
     };
     this.current = this.snapshot();
   }
@@ -275,10 +280,14 @@ export class CallSession {
       a.selfId = joined.peerId;
       a.grants = joined.grants ?? null;
       a.locked = joined.locked ?? false;
+      a.iceServers = joined.iceServers ?? [];
       for (const p of joined.producers) this.disclosures.note(p.peerId, p.appData);
       for (const p of joined.peers) if (!a.peers.has(p.id)) a.peers.set(p.id, p);
       // In the room again: connection trouble is over. Errors from here on stick.
       this.update({ error: null });
+      if (this.deps.forceRelay && a.iceServers.length === 0) {
+        this.update({ error: 'Relay-only media was asked for (relay=1), but this server offers no TURN relay: video and sound cannot flow.' });
+      }
 
       const device = await this.deps.createDevice();
       await device.load({ routerRtpCapabilities: joined.rtpCapabilities });
@@ -314,8 +323,14 @@ export class CallSession {
   }
 
   private async createTransport(sig: Signaling, a: Attempt, direction: 'send' | 'recv'): Promise<ms.Transport> {
-    const opts = await sig.request('createTransport', { direction });
+    const answer = await sig.request('createTransport', { direction });
     a.check();
+    // The media server is ICE-lite and has no TURN itself: a relay sits between this browser and it.
+    const opts = {
+      ...answer,
+      iceServers: a.iceServers,
+      ...(this.deps.forceRelay ? { iceTransportPolicy: 'relay' as const } : {}),
+    };
     const transport = direction === 'send' ? a.device!.createSendTransport(opts) : a.device!.createRecvTransport(opts);
     a.transports.push(transport);
 
