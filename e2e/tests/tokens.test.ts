@@ -110,6 +110,8 @@ describe('join tokens and host controls in the browser (GUISE_AUTH_SECRET set)',
     await outsider.page.goto(`${server.url}/?room=${room}&token=${tampered}&name=Mallory&autojoin=1`, { waitUntil: 'commit' });
     expect(await lobbyNotice(outsider)).toMatch(/signature does not match this server/);
     expect(outsider.page.url()).not.toContain('token=');
+    // With a token in hand the lobby offers no bare room link: it would let nobody in.
+    expect(await outsider.page.locator('[data-testid="share-link"]').count()).toBe(0);
   });
 
   it('the host stops the guest\'s video: both sides show it, and the guest may turn it back on', async () => {
