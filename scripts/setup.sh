@@ -7,6 +7,8 @@ APT_PACKAGES=(
   libusrsctp-dev libabsl-dev nlohmann-json3-dev flatbuffers-compiler libflatbuffers-dev
   # browser tests and fake-camera video
   chromium ffmpeg fonts-liberation
+  # the TURN relay test (e2e/tests/turn.test.ts starts its own turnserver on loopback)
+  coturn
 )
 
 step() { printf '\033[1m[guise]\033[0m %s\n' "$*" >&2; }

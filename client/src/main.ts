@@ -1,5 +1,5 @@
 import { mount } from 'svelte';
-import { parseParams } from './app/params.ts';
+import { parseParams, withoutToken } from './app/params.ts';
 import { CallSession } from './call/CallSession.ts';
 import { faceChoice } from './faces/faceChoice.ts';
 import App from './ui/App.svelte';
@@ -12,8 +12,10 @@ declare global {
   }
 }
 
-const session = new CallSession();
 const launch = parseParams(location.search);
+const session = new CallSession({ forceRelay: launch.relay });
+// The token is a credential: once read, it leaves the address bar (and so the history).
+if (launch.token) history.replaceState(history.state, '', withoutToken(location.href));
 window.__guise = { session, faceChoice };
 void faceChoice.discoverEngines(launch.engine);
 if (launch.identity) void faceChoice.select(launch.identity).catch(() => {});

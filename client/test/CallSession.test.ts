@@ -11,15 +11,17 @@ import type { RequestData, RequestName, Responses } from '@guise/shared';
 import { startApp, type App } from '@guise/server/app';
 import { loadConfig } from '@guise/server/config';
 import { createLogger } from '@guise/server/log';
+import { JoinTokens } from '@guise/server/auth/joinTokens';
+import { hostMutedMessage, removedByHostMessage } from '../src/call/messages.ts';
 import { CallSession, type CallState, type RemotePeer } from '../src/call/CallSession.ts';
 import { connectSignaling, type Signaling } from '../src/call/signaling.ts';
 import type { VideoPipelineFactory } from '../src/pipeline/VideoPipeline.ts';
 import { FakeTrack } from './fakes.ts';
 import { until, within } from './until.ts';
 
-function startGuise(port = 0): Promise<App> {
+function startGuise(port = 0, env: Record<string, string> = {}): Promise<App> {
   const config = loadConfig({
-    PORT: String(port), HOST: '127.0.0.1', RTC_LISTEN_IP: '127.0.0.1', MEDIASOUP_WORKERS: '1', LOG_LEVEL: 'silent',
+    PORT: String(port), HOST: '127.0.0.1', RTC_LISTEN_IP: '127.0.0.1', MEDIASOUP_WORKERS: '1', LOG_LEVEL: 'silent', ...env,
   });
   return startApp(config, createLogger('silent'));
 }
@@ -76,7 +78,7 @@ interface Member {
 const members: Member[] = [];
 
 /** A person in a call: a CallSession on the real server, with a fake camera and mic. */
-function member(name: string, opts: { url?: string; pipeline?: VideoPipelineFactory; media?: boolean } = {}): Member {
+function member(name: string, opts: { url?: string; pipeline?: VideoPipelineFactory; media?: boolean; token?: string } = {}): Member {
   const url = opts.url ?? app.url;
   const requests: RequestRecord[] = [];
   const transports: ms.Transport[] = [];
@@ -102,7 +104,7 @@ function member(name: string, opts: { url?: string; pipeline?: VideoPipelineFact
   const m: Member = {
     name, session, camera, mic, requests, transports, producers, consumers,
     join: (room) => within(session.join({
-      room, displayName: name, ...(withMedia ? { video: camera.asTrack(), audio: mic.asTrack() } : {}),
+      room, displayName: name, token: opts.token ?? null, ...(withMedia ? { video: camera.asTrack(), audio: mic.asTrack() } : {}),
     }), `${name}'s join of ${room} to settle`),
     sent: (req) => requests.filter((r) => r.name === req),
   };
@@ -560,6 +562,42 @@ describe('CallSession on a real Guise server', () => {
     expect(eve.session.state.error).toBe('Couldn\'t join room "no spaces!": join: room: room must be 1-64 letters, digits, "-" or "_"');
   });
 
+  it('sends a join refused for a reason the person can fix back to the lobby, with the message, releasing the media', async () => {
+    const room = newRoom();
+    const ada = member('Ada');
+    await ada.join(room);
+    const lookalike = member('ADA');
+    await lookalike.join(room);
+    expect(lookalike.session.state).toMatchObject({ status: 'idle', canRejoin: false });
+    expect(lookalike.session.state.error).toBe('That name is taken: someone in this room is already called "Ada"; pick another name.');
+    // The lobby opens its own camera and mic; the refused call's are stopped.
+    expect(lookalike.camera.stopped).toBe(true);
+    expect(lookalike.mic.stopped).toBe(true);
+    expect(ada.session.state.peers).toEqual([]);
+  });
+
+  it('keeps "was synthetic" on a peer for the rest of the call once its video was declared synthetic', async () => {
+    const room = newRoom();
+    const bob = member('Bob');
+    await bob.join(room);
+    const raw = await rawPeer();
+    await raw.request('join', { room, displayName: 'Eve' });
+    const send = await raw.request('createTransport', { direction: 'send' });
+    const { producerId } = await raw.request('produce', {
+      transportId: send.id, kind: 'video', rtpParameters: rtpParameters('video', 7001), appData: { source: 'camera', synthetic: false },
+    });
+    const eve = () => peerNamed(bob, 'Eve');
+    await until(() => eve()?.videoTrack, 'Bob to receive Eve\'s video');
+    expect(eve()).toMatchObject({ synthetic: false, wasSynthetic: false });
+    await raw.request('updateProducer', { producerId, appData: { source: 'camera', synthetic: true, identityLabel: 'Astronaut' } });
+    await until(() => eve()?.synthetic, 'Bob to see Eve\'s video turn synthetic');
+    // While it is synthetic the live badge says so; "was" is for afterwards.
+    expect(eve()!.wasSynthetic).toBe(false);
+    await raw.request('updateProducer', { producerId, appData: { source: 'camera', synthetic: false } });
+    await until(() => eve()?.synthetic === false && eve()!.identityLabel === null, 'Bob to see Eve switch the swap off');
+    expect(eve()).toMatchObject({ synthetic: false, wasSynthetic: true });
+  });
+
   it('joins without any local media (receive only)', async () => {
     const room = newRoom();
     const bob = member('Bob');
@@ -585,3 +623,64 @@ describe('CallSession on a real Guise server', () => {
     expect(seen).toEqual(['idle', 'connecting', 'connected']);
   });
 });
+
+describe('CallSession with join tokens and host controls', () => {
+  const secret = 'call-session-secret-long-enough-for-hs256';
+  let authApp: App;
+  beforeAll(async () => { authApp = await startGuise(0, { GUISE_AUTH_SECRET: secret }); });
+  afterAll(async () => { await authApp?.close(); });
+  const token = (room: string, roomAdmin: boolean) => new JoinTokens(secret)
+    .sign({ room, grants: { canPublish: true, canSubscribe: true, roomAdmin }, ttlSeconds: 600 }).then((t) => t.token);
+
+  it('joins with a token; without one it is back in the lobby with a message', async () => {
+    const room = newRoom();
+    const nobody = member('Nobody', { url: authApp.url });
+    await nobody.join(room);
+    expect(nobody.session.state).toMatchObject({ status: 'idle' });
+    expect(nobody.session.state.error).toMatch(/^This room needs a valid invite link \(this server needs a join token/);
+    const host = member('Host', { url: authApp.url, token: await token(room, true) });
+    await host.join(room);
+    expect(host.session.state).toMatchObject({ status: 'connected', grants: { roomAdmin: true }, locked: false });
+    expect(host.sent('join')[0]!.data).toMatchObject({ token: expect.any(String) });
+    expect(await host.session.createInvite()).toMatch(new RegExp(`/\\?room=${room}&token=`));
+  });
+
+  it('lets the host mute a guest (who may unmute), lock the room, and remove the guest', async () => {
+    const room = newRoom();
+    const host = member('Host', { url: authApp.url, token: await token(room, true) });
+    const guest = member('Guest', { url: authApp.url, token: await token(room, false) });
+    await host.join(room);
+    await guest.join(room);
+    expect(guest.session.state.grants).toMatchObject({ roomAdmin: false });
+    const guestSeen = await receiving(host, 'Guest');
+
+    await host.session.mutePeer(guestSeen.id, 'audio');
+    await until(() => guest.session.state.local.mutedByHost.audio, 'the guest to learn the host muted it');
+    expect(guest.session.state.local.micMuted).toBe(true);
+    expect(guest.session.state.error).toBe(hostMutedMessage('audio'));
+    expect(producerOf(guest, 'audio').paused).toBe(true);
+    await until(() => peerNamed(host, 'Guest')!.audioPaused, 'the host to see the guest muted');
+    await guest.session.setMicMuted(false);
+    expect(guest.session.state.local.mutedByHost.audio).toBe(false);
+    await until(() => !peerNamed(host, 'Guest')!.audioPaused, 'the host to see the guest unmute');
+
+    // A guest's host controls are refused by the server, and the refusal is shown.
+    await guest.session.mutePeer(peerNamed(guest, 'Host')!.id, 'audio');
+    expect(guest.session.state.error).toBe('Couldn\'t mute Host: only a room admin can mute participants');
+    expect(peerNamed(guest, 'Host')!.audioPaused).toBe(false);
+
+    await host.session.setRoomLocked(true);
+    expect(host.session.state.locked).toBe(true);
+    await until(() => guest.session.state.locked, 'the guest to see the room locked');
+
+    await host.session.removePeer(guestSeen.id);
+    await until(() => guest.session.state.status === 'idle', 'the guest to be sent back to the lobby');
+    expect(guest.session.state.error).toBe(removedByHostMessage);
+    await until(() => host.session.state.peers.length === 0, 'the host to see the guest go');
+
+    // The room is locked: the guest's valid token no longer gets in.
+    await guest.join(room);
+    expect(guest.session.state).toMatchObject({ status: 'idle', error: expect.stringMatching(/^The host has locked this room/) });
+  });
+});
+

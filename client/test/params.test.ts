@@ -1,14 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { parseParams, randomRoomName, roomLink, sanitizeRoom } from '../src/app/params.ts';
+import { parseParams, randomRoomName, roomLink, sanitizeRoom, withoutToken } from '../src/app/params.ts';
 
 describe('parseParams', () => {
+  it('reads a join token from an invite link, and bounds its size', () => {
+    expect(parseParams('?room=r&token=eyJhbGciOiJIUzI1NiJ9.e30.sig').token).toBe('eyJhbGciOiJIUzI1NiJ9.e30.sig');
+    expect(parseParams(`?room=r&token=${'x'.repeat(5000)}`).token).toBeNull();
+    expect(parseParams('?room=r&token=').token).toBeNull();
+  });
+
+  it('reads relay=1 as media through the TURN relay only', () => {
+    expect(parseParams('?relay=1').relay).toBe(true);
+    expect(parseParams('?relay=0').relay).toBe(false);
+  });
+
+  it('drops the token from the address, keeping everything else', () => {
+    expect(withoutToken('https://guise.example/?room=r&token=abc.def.ghi&name=Ada#x')).toBe('https://guise.example/?room=r&name=Ada#x');
+    expect(withoutToken('https://guise.example/?room=r')).toBe('https://guise.example/?room=r');
+  });
+
   it('reads room, name and autojoin', () => {
-    expect(parseParams('?room=standup&name=Ada%20L&autojoin=1')).toEqual({ room: 'standup', name: 'Ada L', autojoin: true, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null });
+    expect(parseParams('?room=standup&name=Ada%20L&autojoin=1')).toEqual({ room: 'standup', name: 'Ada L', autojoin: true, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null, token: null, relay: false });
   });
 
   it('treats missing or empty values as absent', () => {
-    expect(parseParams('')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null });
-    expect(parseParams('?room=&name=%20%20&autojoin=0')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null });
+    expect(parseParams('')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null, token: null, relay: false });
+    expect(parseParams('?room=&name=%20%20&autojoin=0')).toEqual({ room: null, name: null, autojoin: false, identity: null, fallbackPipeline: false, gpuLandmarks: false, engine: null, token: null, relay: false });
   });
 
   it('reads a starting identity and the fallback-pipeline switch, refusing anything but a sample name', () => {

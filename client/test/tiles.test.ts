@@ -9,10 +9,12 @@ const state = (over: Partial<CallState> = {}): CallState => ({
   room: 'r',
   displayName: 'Me',
   selfId: 'self',
-  local: { videoTrack: track('video'), audioTrack: track('audio'), micMuted: false, cameraOff: false, synthetic: false },
+  local: { videoTrack: track('video'), audioTrack: track('audio'), micMuted: false, cameraOff: false, synthetic: false, mutedByHost: { audio: false, video: false } },
   peers: [],
   error: null,
   canRejoin: false,
+  grants: null,
+  locked: false,
   ...over,
 });
 
@@ -24,17 +26,19 @@ describe('tilesOf', () => {
 
   it('marks paused or missing media as off, and carries the synthetic flag', () => {
     const tiles = tilesOf(state({
-      local: { videoTrack: null, audioTrack: track('audio'), micMuted: true, cameraOff: false, synthetic: false },
+      local: { videoTrack: null, audioTrack: track('audio'), micMuted: true, cameraOff: false, synthetic: false, mutedByHost: { audio: true, video: false } },
       peers: [
-        { id: 'a', displayName: 'A', videoTrack: track('video'), audioTrack: track('audio'), videoPaused: true, audioPaused: false, synthetic: true, identityLabel: null },
-        { id: 'b', displayName: 'B', videoTrack: null, audioTrack: null, videoPaused: false, audioPaused: false, synthetic: false, identityLabel: null },
+        { id: 'a', displayName: 'A', videoTrack: track('video'), audioTrack: track('audio'), videoPaused: true, audioPaused: false, synthetic: true, wasSynthetic: false, identityLabel: null },
+        { id: 'b', displayName: 'B', videoTrack: null, audioTrack: null, videoPaused: false, audioPaused: false, synthetic: false, wasSynthetic: true, identityLabel: null },
       ],
     }));
-    expect(tiles.map((t) => [t.id, t.videoOff, t.audioOff, t.synthetic])).toEqual([
-      ['local', true, true, false],
-      ['a', true, false, true],
-      ['b', true, true, false],
+    expect(tiles.map((t) => [t.id, t.videoOff, t.audioOff, t.synthetic, t.wasSynthetic])).toEqual([
+      ['local', true, true, false, false],
+      ['a', true, false, true, false],
+      ['b', true, true, false, true],
     ]);
+    // The host's mute shows on the local tile while it lasts.
+    expect(tiles[0]!.mutedByHost).toEqual(['mic']);
   });
 });
 

@@ -153,12 +153,14 @@ describe('face swap in a call', () => {
       `${remoteTile('Alice')} [data-testid="synthetic-badge"]`);
   });
 
-  it('switching off brings back the sender\'s own face and drops the badge', async () => {
+  it('switching off brings back the sender\'s own face, drops the badge, and leaves "was synthetic" for the rest of the call', async () => {
     const frames = await switchAndCount('[data-testid="identity-off"]', 'own');
     console.log('frames before the switch off showed:', frames);
     expect(frames.sender).toBeLessThanOrEqual(SENDER_FRAMES);
     expect(frames.receiver).toBeLessThanOrEqual(RECEIVER_FRAMES);
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`, { state: 'detached' });
+    // The earlier video was made up, and the receiver keeps being told so.
+    await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="was-synthetic-badge"]`);
   });
 
   it('shows the pipeline stats overlay on request', async () => {

@@ -68,7 +68,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     next();
   });
   let url = '';
-  const ctx: SignalingContext = { rooms, tokens, inviteBase: () => config.publicUrl ?? url, limits: config.limits };
+  const ctx: SignalingContext = { rooms, tokens, inviteBase: () => config.publicUrl ?? url, limits: config.limits, turn: config.turn };
   io.on('connection', (socket) => new Connection(socket, ctx, log.child({ sid: socket.id })));
 
   // once() rejects on 'error', so a taken port fails the start.

@@ -1,6 +1,7 @@
 // Server configuration, read once from the environment.
 import os from 'node:os';
 import { z } from 'zod';
+import type { TurnConfig } from './auth/turnCredentials.ts';
 import type { RtcOptions } from './media/WorkerPool.ts';
 
 const Env = z.object({
@@ -42,6 +43,12 @@ const Env = z.object({
   MEDIA_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
   /** Bearer token for /metrics; unset: /metrics answers only requests from this machine (loopback). */
   METRICS_TOKEN: z.string().min(1).optional(),
+  /** Comma-separated turn:/turns: URLs handed to browsers; needs TURN_SECRET. */
+  TURN_URLS: z.string().optional(),
+  /** coturn's static-auth-secret (use-auth-secret): each peer gets credentials derived from it. */
+  TURN_SECRET: z.string().min(16, 'TURN_SECRET must be at least 16 characters').optional(),
+  /** How long a peer's TURN credentials stay valid. */
+  TURN_TTL_S: z.coerce.number().int().min(60).max(7 * 86400).default(86400),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -61,6 +68,8 @@ export interface Config {
   limits: Limits;
   mediaTimeoutMs: number;
   metricsToken: string | undefined;
+  /** Undefined: no TURN; browsers reach the media server directly. */
+  turn: TurnConfig | undefined;
 }
 
 export interface Limits {
@@ -75,6 +84,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.RTC_MIN_PORT > e.RTC_MAX_PORT) throw new Error('RTC_MIN_PORT is above RTC_MAX_PORT');
   if (e.RTC_PORT !== undefined && e.RTC_PORT + e.MEDIASOUP_WORKERS - 1 > 65535) throw new Error('RTC_PORT + MEDIASOUP_WORKERS - 1 is above 65535');
   if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) throw new Error('set both TLS_CERT and TLS_KEY, or neither');
+  const turnUrls = e.TURN_URLS?.split(',').map((u) => u.trim()).filter(Boolean) ?? [];
+  if ((turnUrls.length > 0) !== Boolean(e.TURN_SECRET)) throw new Error('set both TURN_URLS and TURN_SECRET, or neither');
+  const badTurnUrl = turnUrls.find((u) => !/^turns?:[^\s]{1,500}$/.test(u));
+  if (badTurnUrl) throw new Error(`TURN_URLS: ${JSON.stringify(badTurnUrl)} is not a turn: or turns: URL`);
   // Listening on all interfaces announces nothing useful; default to loopback
   // so a local call works out of the box. Set RTC_ANNOUNCED_ADDRESS for a LAN.
   const announced = e.RTC_ANNOUNCED_ADDRESS ?? (e.RTC_LISTEN_IP === '0.0.0.0' ? '127.0.0.1' : undefined);
@@ -98,5 +111,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     mediaTimeoutMs: e.MEDIA_TIMEOUT_MS,
     metricsToken: e.METRICS_TOKEN,
+    turn: e.TURN_SECRET && turnUrls.length > 0 ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSeconds: e.TURN_TTL_S } : undefined,
   };
 }

@@ -91,6 +91,13 @@ export const requests = {
   updateProducer: z.strictObject({ producerId: Id, appData: ProducerAppData }),
   /** A room admin mints a guest invite to the room it is in (the Copy-invite button). */
   createInvite: z.strictObject({ ttlSeconds: z.number().int().min(60).max(MAX_INVITE_TTL_SECONDS).optional() }),
+  // Host controls: a room admin acts on another peer, or on the room.
+  /** Removes a peer from the room (it may come back with its token unless the room is locked). */
+  removePeer: z.strictObject({ peerId: Id }),
+  /** Pauses a peer's microphone (audio) or camera (video) producer; its owner is told and may unmute. */
+  mutePeer: z.strictObject({ peerId: Id, kind: MediaKind }),
+  /** A locked room refuses every new join except a room admin's (`room_locked`). */
+  lockRoom: z.strictObject({ locked: z.boolean() }),
   leave: z.strictObject({}),
 } as const;
 export type RequestName = keyof typeof requests;
@@ -103,8 +110,16 @@ export function isRequestName(name: unknown): name is RequestName {
 // Answers and notifications come from the server. Their objects are not
 // strict: a newer server may add a field, and an older client ignores it.
 export const PeerInfo = z.object({ id: Id, displayName: DisplayName });
+/** A TURN server with time-limited credentials (coturn's REST scheme), for RTCPeerConnection's iceServers. */
+export const IceServer = z.object({
+  urls: z.array(z.string().max(512)).min(1).max(8),
+  username: z.string().max(256),
+  credential: z.string().max(256),
+});
+export type IceServer = z.infer<typeof IceServer>;
 /** What a peer may do in its room: its token's grants, or all but roomAdmin in an open room. */
 export const Grants = z.object({ canPublish: z.boolean(), canSubscribe: z.boolean(), roomAdmin: z.boolean() });
+export type Grants = z.infer<typeof Grants>;
 export type PeerInfo = z.infer<typeof PeerInfo>;
 export const ProducerInfo = z.object({
   producerId: Id,
@@ -137,6 +152,8 @@ const Done = z.object({});
 export const responses = {
   join: z.object({
     peerId: Id, rtpCapabilities: RtpCapabilities, peers: z.array(PeerInfo), producers: z.array(ProducerInfo), grants: Grants.optional(),
+    locked: z.boolean().optional(),
+    iceServers: z.array(IceServer).max(8).optional(),
   }),
   createTransport: TransportOptions,
   connectTransport: Done,
@@ -149,6 +166,9 @@ export const responses = {
   updateProducer: Done,
   /** `url` is the ready link: the server's PUBLIC_URL (or its own address) + `/?room=R&token=T`. */
   createInvite: z.object({ token: JoinToken, url: z.string().max(8192), expiresAt: z.number().int() }),
+  removePeer: Done,
+  mutePeer: Done,
+  lockRoom: Done,
   leave: Done,
 } as const satisfies Record<RequestName, z.ZodType>;
 export type Responses = { [N in RequestName]: z.infer<(typeof responses)[N]> };
@@ -167,6 +187,7 @@ export const errorCodes = [
   'name_taken', // someone in the room already has this name
   'rate_limited', // too many messages too fast; the connection stays open
   'limit_reached', // a per-peer or per-connection budget is spent
+  'room_locked', // a room admin locked the room: no new joins
   'internal',
 ] as const;
 export const ErrorCode = z.enum(errorCodes);
@@ -196,6 +217,12 @@ export const notifications = {
    * to continue. A reason this client does not know still closes the room.
    */
   roomClosed: z.object({ reason: z.union([RoomCloseReason, z.string().min(1).max(100)]) }),
+  /** A room admin removed this peer from the room; the server has already dropped it. */
+  removedByHost: z.object({}),
+  /** A room admin paused this peer's producer; the peer may resume it (unmute) itself. */
+  mutedByHost: ProducerEvent.extend({ kind: MediaKind }),
+  /** A room admin locked or unlocked the room. */
+  roomLockChanged: z.object({ locked: z.boolean() }),
 } as const;
 export type NotificationName = keyof typeof notifications;
 export type Notifications = { [N in NotificationName]: z.infer<(typeof notifications)[N]> };

@@ -21,6 +21,9 @@ describe('request schemas', () => {
     closeProducer: { producerId: 'p1' },
     updateProducer: { producerId: 'p1', appData: { source: 'camera', synthetic: true, identityLabel: 'Astronaut' } },
     createInvite: { ttlSeconds: 3600 },
+    removePeer: { peerId: 'bob' },
+    mutePeer: { peerId: 'bob', kind: 'audio' },
+    lockRoom: { locked: true },
     leave: {},
   };
 
@@ -58,6 +61,12 @@ describe('request schemas', () => {
     ['join', { room: 'ok', displayName: 'x', token: '' }, /token/],
     ['createInvite', { ttlSeconds: 30 }, /ttlSeconds/],
     ['leave', { now: true }, /unrecognized/i],
+    ['removePeer', { peerId: '' }, /peerId/],
+    ['removePeer', { peerId: 'bob', ban: true }, /unrecognized/i],
+    ['mutePeer', { peerId: 'bob', kind: 'screen' }, /kind/],
+    ['mutePeer', { peerId: 'bob' }, /kind/],
+    ['lockRoom', { locked: 'yes' }, /locked/],
+    ['lockRoom', {}, /locked/],
   ];
 
   it.each(invalid)('rejects a bad %s: %j', (name, data, message) => {
@@ -98,6 +107,9 @@ describe('answer and notification schemas', () => {
     closeProducer: {},
     updateProducer: {},
     createInvite: { token: 'a.b.c', url: 'http://localhost:3000/?room=r&token=a.b.c', expiresAt: 1_800_000_000_000 },
+    removePeer: {},
+    mutePeer: {},
+    lockRoom: {},
     leave: {},
   };
   const pushed: Record<string, unknown> = {
@@ -109,6 +121,9 @@ describe('answer and notification schemas', () => {
     producerResumed: { producerId: 'p1', peerId: 'ada' },
     producerUpdated: { producerId: 'p1', peerId: 'ada', appData: { source: 'camera', synthetic: false }, at: 1_800_000_000_000 },
     roomClosed: { reason: 'media_worker_died' },
+    removedByHost: {},
+    mutedByHost: { producerId: 'p1', peerId: 'ada', kind: 'audio' },
+    roomLockChanged: { locked: true },
   };
 
   it('covers every request\'s answer and every notification', () => {

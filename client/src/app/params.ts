@@ -1,5 +1,5 @@
 // The page's URL: what it asks for (room, name, autojoin) and the link to share.
-import { MAX_NAME_LENGTH, MAX_ROOM_LENGTH, notInRoomId } from '@guise/shared';
+import { JoinToken, MAX_NAME_LENGTH, MAX_ROOM_LENGTH, notInRoomId } from '@guise/shared';
 
 export { MAX_NAME_LENGTH } from '@guise/shared';
 
@@ -16,6 +16,10 @@ export interface LaunchParams {
   gpuLandmarks: boolean;
   /** A swap engine to start with. */
   engine: 'mesh' | 'idn' | null;
+  /** Send media only through the server's TURN relay (`&relay=1`). */
+  relay: boolean;
+  /** A join token from an invite link; the server checks it (JoinToken bounds only its size). */
+  token: string | null;
 }
 
 export function parseParams(search: string): LaunchParams {
@@ -28,7 +32,22 @@ export function parseParams(search: string): LaunchParams {
   const gpuLandmarks = q.get('landmarks') === 'gpu';
   const engineParam = q.get('engine');
   const engine = engineParam === 'mesh' || engineParam === 'idn' ? engineParam : null;
-  return { room: room || null, name: name || null, autojoin, identity, fallbackPipeline, gpuLandmarks, engine };
+  const token = JoinToken.safeParse(q.get('token') ?? '');
+  return {
+    room: room || null, name: name || null, autojoin, identity, fallbackPipeline, gpuLandmarks, engine,
+    token: token.success ? token.data : null,
+    relay: ['1', 'true', 'yes'].includes((q.get('relay') ?? '').toLowerCase()),
+  };
+}
+
+/**
+ * `href` without its `token` parameter: read once, then kept out of the
+ * address bar, the history and anything that copies the page's URL.
+ */
+export function withoutToken(href: string): string {
+  const url = new URL(href);
+  url.searchParams.delete('token');
+  return url.toString();
 }
 
 /**

@@ -9,10 +9,12 @@
 // state.
 import { Device } from 'mediasoup-client';
 import type { types as ms } from 'mediasoup-client';
-import type { PeerInfo, ProducerAppData, ProducerInfo } from '@guise/shared';
+import type { Grants, IceServer, PeerInfo, ProducerAppData, ProducerInfo } from '@guise/shared';
 import { createVideoPipeline, type Disclosure, type VideoPipeline, type VideoPipelineFactory } from '../pipeline/VideoPipeline.ts';
+import { DisclosureHistory } from './disclosureHistory.ts';
 import {
-  connectionLostMessage, disconnectedMessage, failedMessage, roomClosedMessage, unreachableMessage,
+  connectionLostMessage, disconnectedMessage, failedMessage, hostMutedMessage, joinRefusal, removedByHostMessage,
+  roomClosedMessage, unreachableMessage,
 } from './messages.ts';
 import { connectSignaling, SignalingError, type ConnectionState, type Signaling, type StateCause } from './signaling.ts';
 import type { CallState, CallStatus, JoinOptions, RemotePeer } from './types.ts';
@@ -25,6 +27,8 @@ export interface CallSessionDeps {
   createPipeline: VideoPipelineFactory;
   /** Named in "can't reach the server" messages. */
   serverUrl: string;
+  /** Media only through the server's TURN relay (`&relay=1`): tests the relay, or hides this device's addresses. */
+  forceRelay: boolean;
 }
 
 type Source = ProducerAppData['source'];
@@ -51,6 +55,11 @@ class Attempt {
   /** Remote producers by producer id, consumed or on their way. */
   readonly remote = new Map<string, RemoteProducer>();
   readonly peers = new Map<string, PeerInfo>();
+  /** What the join answer granted: a roomAdmin gets the host controls. */
+  grants: Grants | null = null;
+  locked = false;
+  /** TURN servers from the join answer, with this peer's credentials. */
+  iceServers: IceServer[] = [];
 
   get closed(): boolean { return this.lifetime.signal.aborted; }
 
@@ -77,7 +86,7 @@ export class CallSession {
 
   private status: CallStatus = 'idle';
   private error: string | null = null;
-  private target: { room: string; displayName: string } | null = null;
+  private target: { room: string; displayName: string; token?: string } | null = null;
   /** True while the session should be in the room (rejoin after a reconnect). */
   private wantInRoom = false;
   private signaling: Signaling | undefined;
@@ -88,6 +97,10 @@ export class CallSession {
     { video: null, audio: null, pipeline: null };
   private micMuted = false;
   private cameraOff = false;
+  /** Set when a room admin paused our mic or camera; cleared when we turn it back on. */
+  private hostMuted = { audio: false, video: false };
+  /** Which peers' video has ever been declared synthetic in this call. */
+  private readonly disclosures = new DisclosureHistory();
 
   constructor(deps: Partial<CallSessionDeps> = {}) {
     this.deps = {
@@ -95,6 +108,7 @@ export class CallSession {
       createDevice: deps.createDevice ?? (() => Device.factory()),
       createPipeline: deps.createPipeline ?? createVideoPipeline,
       serverUrl: deps.serverUrl ?? (typeof location === 'undefined' ? 'this address' : location.origin),
+      forceRelay: deps.forceRelay ?? false,
     };
     this.current = this.snapshot();
   }
@@ -116,7 +130,8 @@ export class CallSession {
    */
   join(opts: JoinOptions): Promise<void> {
     if (this.status !== 'idle') return Promise.reject(new Error('already in a call; leave it first'));
-    this.target = { room: opts.room, displayName: opts.displayName };
+    this.target = { room: opts.room, displayName: opts.displayName, ...(opts.token ? { token: opts.token } : {}) };
+    this.disclosures.clear();
     const video = opts.video ?? null;
     const audio = opts.audio ?? null;
     const pipeline = opts.pipeline ?? (video ? this.deps.createPipeline(video) : null);
@@ -139,11 +154,13 @@ export class CallSession {
 
   setMicMuted(muted: boolean): Promise<void> {
     this.micMuted = muted;
+    if (!muted) this.hostMuted.audio = false;
     return this.applyPause('mic', muted, this.media.audio);
   }
 
   setCameraOff(off: boolean): Promise<void> {
     this.cameraOff = off;
+    if (!off) this.hostMuted.video = false;
     return this.applyPause('camera', off, this.media.pipeline?.output ?? null);
   }
 
@@ -151,9 +168,67 @@ export class CallSession {
   leave(): void {
     const sig = this.signaling;
     const a = this.attempt;
-    this.wantInRoom = false;
     // Closing the socket alone makes the server drop us; `leave` says it sooner.
     if (sig && a?.selfId && sig.state === 'connected') sig.request('leave', {}).catch(() => {});
+    this.release(null);
+  }
+
+  // --- host controls (the server refuses them unless this peer is a room admin) ---
+
+  /** A guest invite link for this room, from the server (`createInvite`). */
+  async createInvite(): Promise<string> {
+    try {
+      const { url } = await this.requireSignaling('create an invite').request('createInvite', {});
+      return url;
+    } catch (err) {
+      this.update({ error: failedMessage('create an invite', err) });
+      throw err;
+    }
+  }
+
+  removePeer(peerId: string): Promise<void> {
+    return this.hostAction(`remove ${this.nameOf(peerId)}`, (sig) => sig.request('removePeer', { peerId }));
+  }
+
+  mutePeer(peerId: string, kind: 'audio' | 'video'): Promise<void> {
+    const what = kind === 'audio' ? `mute ${this.nameOf(peerId)}` : `stop ${this.nameOf(peerId)}'s video`;
+    return this.hostAction(what, (sig) => sig.request('mutePeer', { peerId, kind }));
+  }
+
+  setRoomLocked(locked: boolean): Promise<void> {
+    return this.hostAction(locked ? 'lock the room' : 'unlock the room', async (sig) => {
+      await sig.request('lockRoom', { locked });
+      // The server tells the others; this admin learns it from the answer.
+      if (this.attempt) this.attempt.locked = locked;
+    });
+  }
+
+  private async hostAction(what: string, act: (sig: Signaling) => Promise<unknown>): Promise<void> {
+    const a = this.attempt;
+    try {
+      await act(this.requireSignaling(what));
+      this.update({});
+    } catch (err) {
+      if (a) this.failStep(a, what, err);
+      else this.update({ error: failedMessage(what, err) });
+    }
+  }
+
+  private requireSignaling(what: string): Signaling {
+    if (!this.signaling || !this.attempt?.selfId) throw new SignalingError('not_joined', `join a room first to ${what}`);
+    return this.signaling;
+  }
+
+  private nameOf(peerId: string): string {
+    return this.attempt?.peers.get(peerId)?.displayName ?? 'the participant';
+  }
+
+  /**
+   * Releases everything (producers, consumers, transports, socket, tracks)
+   * and goes back to the lobby; `notice` says why, when it was not our choice.
+   */
+  private release(notice: string | null): void {
+    this.wantInRoom = false;
     this.dropAttempt();
     this.closeSignaling();
     const { video, audio, pipeline } = this.media;
@@ -166,7 +241,8 @@ export class CallSession {
     this.target = null;
     this.micMuted = false;
     this.cameraOff = false;
-    this.update({ status: 'idle', error: null });
+    this.hostMuted = { audio: false, video: false };
+    this.update({ status: 'idle', error: notice });
   }
 
   // --- the room -----------------------------------------------------------
@@ -189,14 +265,29 @@ export class CallSession {
     const a = new Attempt();
     this.attempt = a;
     this.update({ status: 'connecting' });
-    const { room, displayName } = this.target!;
+    const { room, displayName, token } = this.target!;
     try {
-      const joined = await sig.request('join', { room, displayName });
+      let joined;
+      try {
+        joined = await sig.request('join', { room, displayName, ...(token ? { token } : {}) });
+      } catch (err) {
+        // Refusals the person must act on (a new link, another name, a word with the host) go back to the lobby.
+        const refusal = a.closed ? undefined : joinRefusal(err);
+        if (refusal) { this.release(refusal); return; }
+        throw err;
+      }
       a.check();
       a.selfId = joined.peerId;
+      a.grants = joined.grants ?? null;
+      a.locked = joined.locked ?? false;
+      a.iceServers = joined.iceServers ?? [];
+      for (const p of joined.producers) this.disclosures.note(p.peerId, p.appData);
       for (const p of joined.peers) if (!a.peers.has(p.id)) a.peers.set(p.id, p);
       // In the room again: connection trouble is over. Errors from here on stick.
       this.update({ error: null });
+      if (this.deps.forceRelay && a.iceServers.length === 0) {
+        this.update({ error: 'Relay-only media was asked for (relay=1), but this server offers no TURN relay: video and sound cannot flow.' });
+      }
 
       const device = await this.deps.createDevice();
       await device.load({ routerRtpCapabilities: joined.rtpCapabilities });
@@ -232,8 +323,14 @@ export class CallSession {
   }
 
   private async createTransport(sig: Signaling, a: Attempt, direction: 'send' | 'recv'): Promise<ms.Transport> {
-    const opts = await sig.request('createTransport', { direction });
+    const answer = await sig.request('createTransport', { direction });
     a.check();
+    // The media server is ICE-lite and has no TURN itself: a relay sits between this browser and it.
+    const opts = {
+      ...answer,
+      iceServers: a.iceServers,
+      ...(this.deps.forceRelay ? { iceTransportPolicy: 'relay' as const } : {}),
+    };
     const transport = direction === 'send' ? a.device!.createSendTransport(opts) : a.device!.createRecvTransport(opts);
     a.transports.push(transport);
 
@@ -302,6 +399,7 @@ export class CallSession {
       });
       // The server's consumer closes along with its producer; nothing to undo.
       if (gone()) return;
+      this.disclosures.note(opts.peerId, opts.appData);
       const consumer = await recv.consume({
         id: opts.consumerId,
         producerId: opts.producerId,
@@ -397,14 +495,24 @@ export class CallSession {
         for (const [id, entry] of a.remote) if (entry.info.peerId === peerId) this.removeRemote(a, id);
         a.peers.delete(peerId);
       })),
-      sig.on('newProducer', (info) => this.inAttempt((a) => { void this.consume(sig, a, info); })),
+      sig.on('newProducer', (info) => this.inAttempt((a) => {
+        this.disclosures.note(info.peerId, info.appData);
+        void this.consume(sig, a, info);
+      })),
       sig.on('producerClosed', ({ producerId }) => this.inAttempt((a) => this.removeRemote(a, producerId))),
       sig.on('producerPaused', ({ producerId }) => this.inAttempt((a) => this.setRemotePaused(a, producerId, true))),
       sig.on('producerResumed', ({ producerId }) => this.inAttempt((a) => this.setRemotePaused(a, producerId, false))),
-      sig.on('producerUpdated', ({ producerId, appData }) => this.inAttempt((a) => {
+      sig.on('producerUpdated', ({ producerId, peerId, appData }) => this.inAttempt((a) => {
+        this.disclosures.note(peerId, appData);
         const entry = a.remote.get(producerId);
         if (entry) entry.info = { ...entry.info, appData };
       })),
+      sig.on('mutedByHost', ({ producerId, kind }) => this.inAttempt((a) => this.mutedByHost(a, producerId, kind))),
+      sig.on('roomLockChanged', ({ locked }) => this.inAttempt((a) => { a.locked = locked; })),
+      sig.on('removedByHost', () => {
+        if (!this.wantInRoom) return;
+        this.release(removedByHostMessage);
+      }),
       sig.on('roomClosed', ({ reason }) => {
         if (!this.wantInRoom) return;
         this.wantInRoom = false;
@@ -420,6 +528,20 @@ export class CallSession {
     if (!a || a.closed) return;
     fn(a);
     this.update({});
+  }
+
+  /**
+   * The server has paused our producer already; pausing it here too stops the
+   * upload and shows the button as muted. Turning it back on is ours to do.
+   */
+  private mutedByHost(a: Attempt, producerId: string, kind: 'audio' | 'video'): void {
+    const source: Source = kind === 'audio' ? 'mic' : 'camera';
+    const producer = a.producers.get(source);
+    if (!producer || producer.id !== producerId) return;
+    producer.pause();
+    if (kind === 'audio') this.micMuted = true; else this.cameraOff = true;
+    this.hostMuted[kind] = true;
+    this.error = hostMutedMessage(kind);
   }
 
   private setRemotePaused(a: Attempt, producerId: string, paused: boolean): void {
@@ -480,8 +602,11 @@ export class CallSession {
         micMuted: this.micMuted,
         cameraOff: this.cameraOff,
         synthetic: pipeline?.synthetic ?? false,
+        mutedByHost: { ...this.hostMuted },
       },
-      peers: a ? [...a.peers.values()].map((p) => remotePeer(p, a.remote)) : [],
+      peers: a ? [...a.peers.values()].map((p) => remotePeer(p, a.remote, this.disclosures)) : [],
+      grants: a?.grants ?? null,
+      locked: a?.locked ?? false,
       error: this.error,
       canRejoin: this.status === 'closed' || this.status === 'disconnected',
     };
@@ -503,13 +628,14 @@ export class CallSession {
   }
 }
 
-function remotePeer(p: PeerInfo, remote: Map<string, RemoteProducer>): RemotePeer {
+function remotePeer(p: PeerInfo, remote: Map<string, RemoteProducer>, disclosures: DisclosureHistory): RemotePeer {
   const mine = [...remote.values()].filter((r) => r.info.peerId === p.id);
   // Prefer a producer whose track has arrived; a peer sends one of each kind.
   const pick = (kind: 'audio' | 'video') =>
     mine.find((r) => r.info.kind === kind && r.consumer) ?? mine.find((r) => r.info.kind === kind);
   const video = pick('video');
   const audio = pick('audio');
+  const synthetic = mine.some((r) => r.info.kind === 'video' && r.info.appData.synthetic);
   return {
     id: p.id,
     displayName: p.displayName,
@@ -517,7 +643,8 @@ function remotePeer(p: PeerInfo, remote: Map<string, RemoteProducer>): RemotePee
     audioTrack: audio?.consumer?.track ?? null,
     videoPaused: video?.paused ?? false,
     audioPaused: audio?.paused ?? false,
-    synthetic: mine.some((r) => r.info.kind === 'video' && r.info.appData.synthetic),
+    synthetic,
+    wasSynthetic: !synthetic && disclosures.wasSynthetic(p.id),
     identityLabel: video?.info.appData.identityLabel ?? null,
   };
 }

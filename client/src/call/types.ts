@@ -1,4 +1,5 @@
 // The call's state as the UI sees it: plain immutable snapshots, one per change.
+import type { Grants } from '@guise/shared';
 import type { VideoPipeline } from '../pipeline/VideoPipeline.ts';
 
 export type CallStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
@@ -14,6 +15,8 @@ export interface RemotePeer {
   audioPaused: boolean;
   /** The sender declared its video synthetic (producer appData.synthetic). */
   synthetic: boolean;
+  /** Not synthetic now, but its video was declared synthetic earlier in this call. */
+  wasSynthetic: boolean;
   identityLabel: string | null;
 }
 
@@ -24,6 +27,8 @@ export interface LocalMedia {
   micMuted: boolean;
   cameraOff: boolean;
   synthetic: boolean;
+  /** A room admin paused this kind; it stays set until the person turns it back on. */
+  mutedByHost: { audio: boolean; video: boolean };
 }
 
 export interface CallState {
@@ -39,11 +44,17 @@ export interface CallState {
   error: string | null;
   /** Not in the room and not trying to be: offer a rejoin button. */
   canRejoin: boolean;
+  /** This peer's grants from the join answer; `roomAdmin` shows the host controls. */
+  grants: Grants | null;
+  /** A room admin locked the room: nobody new gets in. */
+  locked: boolean;
 }
 
 export interface JoinOptions {
   room: string;
   displayName: string;
+  /** A join token (from an invite link's `?token=`); the server needs one when it has GUISE_AUTH_SECRET. */
+  token?: string | null;
   /** Raw camera track; the session owns it (and stops it on leave). */
   video?: MediaStreamTrack | null;
   /** Microphone track; the session owns it (and stops it on leave). */

@@ -12,7 +12,11 @@ export interface TileModel {
   videoOff: boolean;
   audioOff: boolean;
   synthetic: boolean;
+  /** Not synthetic now, but was earlier in this call: the tile says so for the rest of the call. */
+  wasSynthetic: boolean;
   identityLabel: string | null;
+  /** Local tile only: what a room admin turned off ("mic", "camera"), until the person turns it back on. */
+  mutedByHost: ('mic' | 'camera')[];
 }
 
 export const LOCAL_TILE_ID = 'local';
@@ -28,7 +32,12 @@ export function tilesOf(state: CallState): TileModel[] {
     videoOff: !local.videoTrack || local.cameraOff,
     audioOff: !local.audioTrack || local.micMuted,
     synthetic: local.synthetic,
+    wasSynthetic: false,
     identityLabel: null,
+    mutedByHost: [
+      ...(local.mutedByHost.audio && local.micMuted ? ['mic' as const] : []),
+      ...(local.mutedByHost.video && local.cameraOff ? ['camera' as const] : []),
+    ],
   };
   const others = state.peers.map((p): TileModel => ({
     id: p.id,
@@ -39,7 +48,9 @@ export function tilesOf(state: CallState): TileModel[] {
     videoOff: !p.videoTrack || p.videoPaused,
     audioOff: !p.audioTrack || p.audioPaused,
     synthetic: p.synthetic,
+    wasSynthetic: p.wasSynthetic,
     identityLabel: p.identityLabel,
+    mutedByHost: [],
   }));
   return [self, ...others];
 }

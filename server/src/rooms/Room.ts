@@ -28,9 +28,11 @@ export const DEFAULT_MEDIA_TIMEOUT_MS = 10_000;
 
 type CloseReason = RoomCloseReason | 'empty';
 
-export class Room extends EventEmitter<{ close: [] }> {
+export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
   private readonly peers = new Map<string, Peer>();
   private closed = false;
+  /** Set by a room admin: new joins are refused, except an admin's (a host who dropped can come back). */
+  private locked = false;
 
   constructor(
     readonly id: string,
@@ -41,8 +43,8 @@ export class Room extends EventEmitter<{ close: [] }> {
     private readonly mediaTimeoutMs = DEFAULT_MEDIA_TIMEOUT_MS,
   ) {
     super();
-    // Every member's connection and the registry wait for 'close'.
-    this.setMaxListeners(MAX_PEERS_PER_ROOM + 1);
+    // Every member's connection waits for 'close' and 'removed', the registry for 'close'.
+    this.setMaxListeners(2 * MAX_PEERS_PER_ROOM + 1);
     // The router dies with its worker; the room can't carry on without it.
     router.on('workerclose', () => this.close('media_worker_died'));
   }
@@ -54,6 +56,7 @@ export class Room extends EventEmitter<{ close: [] }> {
 
   join(peer: Peer): Responses['join'] {
     this.assertOpen();
+    if (this.locked && !peer.grants.roomAdmin) throw new RequestError('room_locked', 'the host has locked this room; ask them to unlock it');
     if (this.peers.size >= MAX_PEERS_PER_ROOM) throw new RequestError('limit_reached', `room is full (${MAX_PEERS_PER_ROOM} peers)`);
     const others = [...this.peers.values()];
     const namesake = others.find((p) => p.nameKey === peer.nameKey);
@@ -67,6 +70,7 @@ export class Room extends EventEmitter<{ close: [] }> {
       peers: others.map((p) => p.info),
       producers: others.flatMap((p) => [...p.producers.values()].map((pr) => producerInfo(p.id, pr))),
       grants: peer.grants,
+      locked: this.locked,
     };
   }
 
@@ -198,6 +202,38 @@ export class Room extends EventEmitter<{ close: [] }> {
     for (const other of this.peers.values()) if (other !== peer) other.notify('producerClosed', { producerId, peerId: peer.id });
   }
 
+  // --- host controls: a room admin acts on another peer or on the room ---
+
+  /** The peer leaves as if it had left itself; it is told first, so it knows why. */
+  removePeer(admin: Peer, peerId: string): void {
+    const target = this.otherPeer(admin, peerId, 'remove');
+    target.notify('removedByHost', {});
+    this.log.info({ room: this.id, admin: admin.id, peer: peerId }, 'peer removed by a room admin');
+    this.leave(target);
+    this.emit('removed', target);
+  }
+
+  /**
+   * Pauses the target's producers of `kind`, so the server forwards nothing
+   * whatever its client does; the owner may resume (unmute) them itself.
+   */
+  async mutePeer(admin: Peer, peerId: string, kind: 'audio' | 'video'): Promise<void> {
+    const target = this.otherPeer(admin, peerId, 'mute');
+    const producers = [...target.producers.values()].filter((p) => p.kind === kind);
+    if (producers.length === 0) throw new RequestError('not_found', `${target.displayName} sends no ${kind}`);
+    for (const producer of producers) {
+      await this.setProducerPaused(target, producer.id, true);
+      target.notify('mutedByHost', { producerId: producer.id, peerId: target.id, kind });
+    }
+  }
+
+  setLocked(admin: Peer, locked: boolean): void {
+    this.assertAdmin(admin, locked ? 'lock the room' : 'unlock the room');
+    this.locked = locked;
+    this.log.info({ room: this.id, admin: admin.id, locked }, 'room lock changed');
+    for (const p of this.peers.values()) if (p !== admin) p.notify('roomLockChanged', { locked });
+  }
+
   close(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
@@ -222,6 +258,20 @@ export class Room extends EventEmitter<{ close: [] }> {
   private assertMember(peer: Peer): void {
     this.assertOpen();
     if (this.peers.get(peer.id) !== peer) throw new RequestError('not_joined', 'join a room first');
+  }
+
+  private assertAdmin(peer: Peer, what: string): void {
+    this.assertMember(peer);
+    if (!peer.grants.roomAdmin) throw new RequestError('forbidden', `only a room admin can ${what}`);
+  }
+
+  /** Another member, for a host control; the admin cannot act on itself this way. */
+  private otherPeer(admin: Peer, peerId: string, what: string): Peer {
+    this.assertAdmin(admin, `${what} participants`);
+    const target = this.peers.get(peerId);
+    if (!target) throw new RequestError('not_found', `no peer ${peerId} in this room`);
+    if (target === admin) throw new RequestError('bad_request', `you cannot ${what} yourself here`);
+    return target;
   }
 
   private transportOf(peer: Peer, transportId: string, direction?: TransportAppData['direction']): types.WebRtcTransport<TransportAppData> {

@@ -6,6 +6,7 @@ import type { Socket } from 'socket.io';
 import { type Ack, type ErrorCode, isRequestName, type RequestData, type RequestName, requests, type Responses } from '@guise/shared';
 import { GUEST_GRANTS, type Grants, OPEN_ROOM_GRANTS } from '../auth/joinClaims.ts';
 import type { JoinTokens } from '../auth/joinTokens.ts';
+import { type TurnConfig, turnCredentials } from '../auth/turnCredentials.ts';
 import type { Limits } from '../config.ts';
 import { RequestError } from '../errors.ts';
 import { inRequestScope } from '../http/requestScope.ts';
@@ -31,6 +32,8 @@ export interface SignalingContext {
   /** Where invite links point: PUBLIC_URL, or the server's own address. */
   inviteBase: () => string;
   limits: Limits;
+  /** Undefined: no TURN server; joins get no iceServers. */
+  turn?: TurnConfig | undefined;
 }
 
 export class Connection {
@@ -149,10 +152,20 @@ export class Connection {
         throw err;
       }
       this.roomsJoined.add(roomId);
-      // A room closed under us (worker died) drops the membership so a rejoin works.
-      const onClose = () => { if (this.membership?.peer === peer) this.membership = undefined; this.armIdleTimer(); };
+      // Credentials per peer and per join, so each expires on its own and names who used it in coturn's log.
+      const turn = this.ctx.turn;
+      if (turn) response.iceServers = [turnCredentials(turn, peer.id, Math.floor(Date.now() / 1000))];
+      // A room closed under us (worker died), or a room admin removing us, drops the membership so a rejoin works.
+      const onClose = () => {
+        if (this.membership?.peer !== peer) return;
+        this.membership.offClose();
+        this.membership = undefined;
+        this.armIdleTimer();
+      };
+      const onRemoved = (removed: Peer) => { if (removed === peer) onClose(); };
       room.once('close', onClose);
-      this.membership = { room, peer, offClose: () => room.off('close', onClose) };
+      room.on('removed', onRemoved);
+      this.membership = { room, peer, offClose: () => { room.off('close', onClose); room.off('removed', onRemoved); } };
       return response;
     } finally {
       this.joining = false;

@@ -27,4 +27,7 @@ export const handlers: { [N in MemberRequestName]: Handler<N> } = {
   resumeProducer: ({ room, peer }, { producerId }) => room.setProducerPaused(peer, producerId, false),
   closeProducer: ({ room, peer }, { producerId }) => room.closeProducer(peer, producerId),
   updateProducer: ({ room, peer }, { producerId, appData }) => room.updateProducer(peer, producerId, appData),
+  removePeer: ({ room, peer }, { peerId }) => room.removePeer(peer, peerId),
+  mutePeer: ({ room, peer }, { peerId, kind }) => room.mutePeer(peer, peerId, kind),
+  lockRoom: ({ room, peer }, { locked }) => room.setLocked(peer, locked),
 };
