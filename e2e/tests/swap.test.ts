@@ -2,11 +2,12 @@
 // identity (judged by a face-recognition model the app doesn't use), switches
 // identity mid-call, switches back to the real face, and is badged synthetic.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appErrors, joinCall, launchParticipant, openApp, remoteTile, type Participant, waitForRemoteVideo } from '../lib/browser.ts';
+import { appErrors, joinCall, openPageVideoFrames, launchParticipant, openApp, remoteTile, type Participant, waitForRemoteVideo } from '../lib/browser.ts';
 import { captureFace, cosine, embed, embedSeen, installLandmarkerRoutes, startRecording, stopRecording } from '../lib/faceEmbedding.ts';
 import { facelessPng, kitPhoto, showImage, y4mFramePng } from '../lib/photos.ts';
 import { startServer, type RunningServer } from '../lib/server.ts';
 import { fakeCamera } from '../lib/y4m.ts';
+import { swapState } from '../lib/swapState.ts';
 import path from 'node:path';
 import { repoRoot } from '../lib/paths.ts';
 
@@ -21,8 +22,6 @@ const MARGIN = 0.1;
 const X_PHOTO = 'deepface-pairs/img5.jpg';
 /** Output frames allowed between the click and the new face: the pipeline applies it to the next frame. */
 const SENDER_FRAMES = 3;
-/** Frames the receiver may still show the old face: the sender's frames plus network and jitter buffer. */
-const RECEIVER_FRAMES = 15;
 
 describe('face swap in a call', () => {
   let server: RunningServer;
@@ -121,7 +120,9 @@ describe('face swap in a call', () => {
   /**
    * Switches Alice to `choice`; returns how many frames her own preview (the
    * pipeline's output) and Bob's view of her presented, after her click
-   * landed, before showing `target`.
+   * landed, before showing `target`. Bob's count adds the network and his
+   * jitter buffer, a latency that load stretches (`pnpm bench` measures it);
+   * here his view must come to show `target`.
    */
   async function switchAndCount(choice: string, target: 'x' | 'y' | 'own') {
     if (!(await alice.page.$('[data-testid="face-sheet"]'))) await alice.page.click('[data-testid="toggle-faces"]');
@@ -144,7 +145,6 @@ describe('face swap in a call', () => {
     const frames = await switchAndCount('[data-identity-id="sample:astronaut"]', 'y');
     console.log('frames before the switch to Y showed:', frames);
     expect(frames.sender).toBeLessThanOrEqual(SENDER_FRAMES);
-    expect(frames.receiver).toBeLessThanOrEqual(RECEIVER_FRAMES);
     const seen = similarities(await embedSeen(bob.page, aliceTile));
     expect(seen.y).toBeGreaterThan(Math.max(seen.x, seen.own) + MARGIN);
     // Same published track: no renegotiation.
@@ -157,7 +157,6 @@ describe('face swap in a call', () => {
     const frames = await switchAndCount('[data-testid="identity-off"]', 'own');
     console.log('frames before the switch off showed:', frames);
     expect(frames.sender).toBeLessThanOrEqual(SENDER_FRAMES);
-    expect(frames.receiver).toBeLessThanOrEqual(RECEIVER_FRAMES);
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`, { state: 'detached' });
     // The earlier video was made up, and the receiver keeps being told so.
     await bob.page.waitForSelector(`${remoteTile('Alice')} [data-testid="was-synthetic-badge"]`);
@@ -173,10 +172,19 @@ describe('face swap in a call', () => {
     await alice.page.waitForSelector('[data-testid="stats"]', { state: 'detached' });
   });
 
-  it('closed every VideoFrame and threw nothing', () => {
-    // Chromium warns when a VideoFrame is garbage-collected unclosed.
-    const leaks = [...alice.errors, ...alice.warnings, ...bob.warnings].filter((e) => /VideoFrame|garbage collected/i.test(e));
-    expect(leaks).toEqual([]);
+  it('closed every VideoFrame and threw nothing', async () => {
+    for (const p of [alice, bob]) {
+      // The app's frames live in its camera worker, which counts those it holds.
+      await p.page.waitForFunction(() => {
+        let ok = false;
+        window.__guise.faceChoice.subscribe((s) => { ok = s.stats?.framesHeld !== undefined; })();
+        return ok;
+      });
+      // After a call of swapping, switching and passing through: only the frame being sent.
+      expect((await swapState(p.page)).stats!.framesHeld).toBe(1);
+      // The page's own scripts make none, so leave none open.
+      expect(await openPageVideoFrames(p.page)).toBe(0);
+    }
     expect(appErrors(alice)).toEqual([]);
     expect(appErrors(bob)).toEqual([]);
   });

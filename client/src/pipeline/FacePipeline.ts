@@ -71,6 +71,8 @@ type Listeners = { [K in keyof CameraEvents]: Set<CameraEvents[K]> };
 
 export class FacePipeline implements VideoPipeline {
   output!: MediaStreamTrack;
+  /** The clone of the camera track the Chromium path's processor reads. */
+  private feed: MediaStreamTrack | undefined;
   path!: FramePath;
   state: PipelineState = 'idle';
   private readonly worker: Worker;
@@ -125,7 +127,9 @@ export class FacePipeline implements VideoPipeline {
     );
     if (path === 'chromium') {
       // Keep one frame at most: a busy worker drops frames rather than queueing them.
-      const processor = new MediaStreamTrackProcessor({ track: this.input, maxBufferSize: 1 });
+      // A clone feeds the processor, so destroy() can end the stream at its source (see there).
+      this.feed = this.input.clone();
+      const processor = new MediaStreamTrackProcessor({ track: this.feed, maxBufferSize: 1 });
       const generator = new MediaStreamTrackGenerator({ kind: 'video' });
       this.output = generator;
       this.path = 'chromium';
@@ -244,6 +248,9 @@ export class FacePipeline implements VideoPipeline {
     // Let the worker close its frames, engines and tracker (told before its output ends
     // under it), then make sure it is gone.
     const worker = this.worker;
+    // The feed stops first, so the worker's read ends with the stream: cancelling
+    // a processor whose track is live can leave a frame it queued unclosed.
+    this.feed?.stop();
     const released = this.camera.destroy();
     this.fallback.abort();
     this.output?.stop();

@@ -41,6 +41,13 @@ export interface PipelineStats {
    * worker; landmarksMs averages over all swapped frames, predicted ones included.
    */
   landmarksEvery?: number;
+  /**
+   * VideoFrames the worker holds as it reports (set by the camera worker on
+   * the insertable-streams paths): the one frame being sent. More means frames
+   * are not being closed. Chromium's "garbage collected without being closed"
+   * warning is not reported for workers, so this is how tests see a leak there.
+   */
+  framesHeld?: number;
 }
 
 /** What the worker needs before any frame path is connected. */

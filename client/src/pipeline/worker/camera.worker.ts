@@ -25,6 +25,9 @@ import { ENGINE_DEADLINE_MS, Overdue, StallWatch, withDeadline, type Blockage } 
 
 declare const self: DedicatedWorkerGlobalScope;
 
+/** How long destroy() lets a frame stream end at its source before cancelling it. */
+const FEED_END_WAIT_MS = 300;
+
 /** The engines, by kind; the neural one loads its models as it starts. */
 function makeEngine(kind: EngineKind, assets: AssetUrls, backend: IdnBackend | undefined, onLoad: (load: ModelLoad) => void): Promise<Engine> {
   return kind === 'mesh' ? MeshEngine.create() : IdnEngine.create(assets, backend, onLoad);
@@ -80,6 +83,8 @@ export class CameraWorker {
   private output: OffscreenCanvasRenderingContext2D | undefined;
   /** useIdentity calls so far, and those waiting for a frame begun after theirs to be sent. */
   private identityChanges = 0;
+  /** VideoFrames this worker holds: read or made, and not yet closed or handed to the generator (its stats say so). */
+  private framesHeld = 0;
   private switches: { after: number; sent: () => void }[] = [];
   /** Aborted by destroy(): frame loops end, frames still arriving are closed unused. */
   private readonly stop = new AbortController();
@@ -130,6 +135,7 @@ export class CameraWorker {
     }
     const generator = new Generator();
     const processor = new MediaStreamTrackProcessor({ track: camera, maxBufferSize: 1 });
+    this.stop.signal.addEventListener('abort', () => camera.stop(), { once: true }); // ends the stream at its source (see pump)
     this.loops.push(this.pump(processor.readable, generator.writable).finally(() => camera.stop()));
     return Comlink.transfer(generator.track, [generator.track as unknown as Transferable]);
   }
@@ -304,6 +310,11 @@ export class CameraWorker {
     if (kind !== 'mesh' && this.engines.wanted === kind) this.emit('engine', this.setEngine('mesh'));
   }
 
+  private close(frame: VideoFrame): void {
+    frame.close();
+    this.framesHeld--;
+  }
+
   private keep(pack: IdentityPack): number {
     const handle = this.nextHandle++;
     this.identities.set(handle, pack);
@@ -315,25 +326,30 @@ export class CameraWorker {
     const reader = readable.getReader();
     const writer = writable.getWriter();
     const { signal } = this.stop;
-    // A read waiting for the next camera frame ends at once.
-    const cancel = () => void reader.cancel().catch(() => {});
+    // A read waiting for the next camera frame ends when the feed stops (the
+    // main thread stops it before destroy()); a cancel is the fallback, since
+    // cancelling a processor whose track is live can leave a frame unclosed.
+    let fallback: ReturnType<typeof setTimeout> | undefined;
+    const cancel = () => { fallback = setTimeout(() => void reader.cancel().catch(() => {}), FEED_END_WAIT_MS); };
     signal.addEventListener('abort', cancel, { once: true });
     try {
       while (!signal.aborted) {
         const { value: frame, done } = await reader.read();
         if (done) break;
-        if (signal.aborted) { frame.close(); break; }
+        this.framesHeld++;
+        if (signal.aborted) { this.close(frame); break; }
         const begun = this.identityChanges;
         const out = await this.processFrame(frame);
-        if (signal.aborted) { out.close(); break; }
+        if (signal.aborted) { this.close(out); break; }
         // The sink takes ownership of what is written: it closes it. A write that fails leaves it here.
-        await writer.write(out).catch((err: unknown) => { out.close(); throw err; });
+        await writer.write(out).catch((err: unknown) => { out.close(); throw err; }).finally(() => { this.framesHeld--; });
         this.frameSent(begun);
       }
     } catch (err) {
       if (!signal.aborted) this.emit('failed', `video processing stopped: ${(err as Error).message}`);
     } finally {
       signal.removeEventListener('abort', cancel);
+      clearTimeout(fallback);
       await reader.cancel().catch(() => {});
       await writer.close().catch(() => {});
     }
@@ -346,14 +362,15 @@ export class CameraWorker {
     try {
       result = await this.transform(frame, frame.timestamp / 1000);
     } catch (err) {
-      frame.close();
+      this.close(frame);
       throw err;
     }
     let out = frame;
     if (result) {
       const t = performance.now();
       out = new VideoFrame(result.canvas, { timestamp: frame.timestamp, ...(frame.duration ? { duration: frame.duration } : {}) });
-      frame.close();
+      this.framesHeld++;
+      this.close(frame);
       result.stages.pasteMs += performance.now() - t;
     }
     this.swapDone(result);
@@ -464,7 +481,7 @@ export class CameraWorker {
 
   private report(): void {
     const s = this.stats.take(performance.now());
-    if (s) this.emit('stats', { ...s, landmarksEvery: this.cadence.every });
+    if (s) this.emit('stats', { ...s, landmarksEvery: this.cadence.every, framesHeld: this.framesHeld });
   }
 
   /** Tells the main thread, without waiting for it; nothing once destroyed (its listener is released). */
