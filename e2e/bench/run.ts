@@ -10,6 +10,7 @@ import { joinCall, launchParticipant, waitForRemoteVideo, type Participant } fro
 import { repoRoot } from '../lib/paths.ts';
 import { sampleTree } from '../lib/procstat.ts';
 import { startServer } from '../lib/server.ts';
+import { connectSignaling, type Signaling } from '@guise/client/call/signaling';
 import { benchCall, type CallBenchResult } from './call-bench.ts';
 import { benchIdn } from './idn-bench.ts';
 import { benchSwap } from './swap-bench.ts';
@@ -32,10 +33,12 @@ const firstFrameProbe = () => {
   }).observe(document, { childList: true, subtree: true });
 };
 
-async function runCall(peers: number) {
+/** `bots` signaling-only peers (socket.io, no media) join the room too, once the browsers are in. */
+async function runCall(peers: number, bots = 0) {
   const server = await startServer({ LOG_LEVEL: 'warn' });
   const room = `bench-${peers}-${Date.now().toString(36)}`;
   const people: Participant[] = [];
+  const signaling: Signaling[] = [];
   try {
     for (let i = 0; i < peers; i++) {
       const p = await launchParticipant(fakeCamera(cameras[i]!));
@@ -59,6 +62,11 @@ async function runCall(peers: number) {
     for (const [i, p] of people.entries()) {
       for (let j = 0; j < peers; j++) if (j !== i) await waitForRemoteVideo(p.page, `P${j}`);
     }
+    for (let i = 0; i < bots; i++) {
+      const sig = connectSignaling(server.url);
+      signaling.push(sig);
+      await sig.request('join', { room, displayName: `Bot ${i}` });
+    }
     const pid = server.process.pid!;
     const start = sampleTree(pid);
     const t0 = performance.now();
@@ -71,6 +79,7 @@ async function runCall(peers: number) {
     const wall = (performance.now() - t0) / 1000;
     return {
       peers,
+      bots,
       joinMsMedian: Math.round(median(joinMs)),
       joinMs: joinMs.map(Math.round),
       serverCpuPercent: +((100 * (end.cpuSeconds - start.cpuSeconds)) / wall).toFixed(1),
@@ -79,6 +88,7 @@ async function runCall(peers: number) {
       seconds: +wall.toFixed(1),
     };
   } finally {
+    for (const sig of signaling) sig.close();
     await Promise.all(people.map((p) => p.close()));
     await server.stop();
   }
@@ -96,6 +106,8 @@ if (onlyCall) {
 }
 const results = [];
 for (const peers of [2, 4]) results.push(await runCall(peers));
+// A bounded load: two browsers and as many signaling bots as the room still holds (16 peers).
+results.push(await runCall(2, 14));
 const swapServer = await startServer({ LOG_LEVEL: 'warn' });
 const swap = await benchSwap(swapServer, Math.min(SECONDS, 20)).finally(() => swapServer.stop());
 const idn = await benchIdn();
@@ -110,7 +122,7 @@ fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: 
 printCall(call);
 console.log('Joining calls (server process tree: node + mediasoup workers)');
 console.table(results.map((r) => ({
-  peers: r.peers, 'join ms (median)': r.joinMsMedian, 'server CPU %': r.serverCpuPercent,
+  peers: r.peers, 'signaling bots': r.bots, 'join ms (median)': r.joinMsMedian, 'server CPU %': r.serverCpuPercent,
   'server RSS MiB': r.serverRssMiB, 'peak RSS MiB': r.serverPeakRssMiB,
 })));
 console.log('Face swap in the lobby alone (one browser, 640×480 fake camera, medians of 1-s windows)');
