@@ -65,6 +65,14 @@ async function runCall(peers: number, bots = 0) {
     for (let i = 0; i < bots; i++) {
       const sig = connectSignaling(server.url);
       signaling.push(sig);
+      if (sig.state !== 'connected') {
+        await new Promise<void>((resolve, reject) => {
+          const off = sig.onState((state, cause) => {
+            if (state === 'connected') { off(); resolve(); }
+            if (state === 'disconnected') { off(); reject(new Error(`bot ${i} could not connect: ${cause?.message ?? 'disconnected'}`)); }
+          });
+        });
+      }
       await sig.request('join', { room, displayName: `Bot ${i}` });
     }
     const pid = server.process.pid!;
