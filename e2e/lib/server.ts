@@ -6,7 +6,8 @@ import { repoRoot } from './paths.ts';
 
 export interface RunningServer { url: string; process: ChildProcess; logs: string[]; stop(): Promise<void> }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on loopback right now. */
+export async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const { port } = srv.address() as net.AddressInfo;

@@ -6,19 +6,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appErrors, decodedFrames, launchParticipant, waitForDecodedFrames, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
-import { startServer, type RunningServer } from '../lib/server.ts';
+import { freePort, startServer, type RunningServer } from '../lib/server.ts';
 import { fakeCamera } from '../lib/y4m.ts';
 
 const TURN_SECRET = 'e2e-turn-shared-secret-0123456789';
 const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 interface Turn { port: number; log: string[]; process: ChildProcess }
 
