@@ -43,7 +43,8 @@ describe('quality eval (quick)', () => {
 
   it('every metric is finite', () => {
     for (const r of report.rows.filter((r) => r.status === 'ok')) {
-      const values = [r.cosSource.mean, r.cosSource.median, r.cosTarget.mean, r.cosTarget.median, r.nme.mean, r.nme.median, r.jitter?.ratio];
+      const values = [r.cosSource.mean, r.cosSource.median, r.cosTarget.mean, r.cosTarget.median, r.nme.mean, r.nme.median, r.jitter?.ratio,
+        r.realism?.seam, r.realism?.lighting, r.realism?.flicker, r.realism?.occluderKept];
       expect(values.every((v) => Number.isFinite(v)), `${r.engine}: ${JSON.stringify(values)}`).toBe(true);
     }
   });
@@ -54,6 +55,16 @@ describe('quality eval (quick)', () => {
     expect(none.nme.mean).toBe(0);
     expect(none.jitter!.ratio).toBe(1);
     expect(none.cosSource.mean).toBeLessThan(0.3); // different people
+    expect(none.realism).toMatchObject({ seam: 0, lighting: 0, flicker: 1, occluderKept: 1, occludedPairs: 4 });
+  });
+
+  it('every swap changes what the realism metrics see: an edge, shading, motion and the composited occluders', () => {
+    for (const r of report.rows.filter((r) => r.status === 'ok' && r.engine !== 'none')) {
+      expect(r.realism!.seam, r.engine).toBeGreaterThan(0);
+      expect(r.realism!.lighting, r.engine).toBeGreaterThan(0);
+      expect(r.realism!.flicker, r.engine).not.toBe(1);
+      expect(r.realism!.occluderKept, r.engine).toBeLessThan(1);
+    }
   });
 
   const gains = (r: EngineSummary) => r.cosSource.mean - row('none').cosSource.mean;

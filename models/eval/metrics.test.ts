@@ -100,14 +100,18 @@ describe('summaries', () => {
   });
 
   it('formats a table with a row per engine and skipped rows with their note', () => {
-    const ok = { ...summarise('mesh', [{ cosSource: 0.4567, cosTarget: 0.2, nme: 0.0312 }]), jitter: { ratio: 1.234, original: 1, swapped: 1, frames: 3, noFace: 0 } };
+    const ok = {
+      ...summarise('mesh', [{ cosSource: 0.4567, cosTarget: 0.2, nme: 0.0312, realism: { seam: 0.5, lighting: 0.25 } }]),
+      jitter: { ratio: 1.234, original: 1, swapped: 1, frames: 3, noFace: 0 },
+    };
+    ok.realism = { ...ok.realism!, flicker: 1.5, occluderKept: 0.75 };
     const table = formatTable([ok, { ...summarise('idn-guided', []), status: 'skipped', note: 'no model at models/idn/x' }]);
     const lines = table.split('\n');
-    expect(lines[0]).toMatch(/^engine\s+id→source\s+id→target\s+NME\s+no face\s+jitter ×\s+pairs$/);
-    expect(lines[2]).toMatch(/^mesh\s+0\.457 \(0\.457\)\s+0\.200 \(0\.200\)\s+0\.0312 \(0\.0312\)\s+0\s+1\.23\s+1$/);
+    expect(lines[0]).toMatch(/^engine\s+id→source\s+id→target\s+NME\s+no face\s+jitter ×\s+seam\s+lighting\s+flicker ×\s+occl\. kept\s+pairs$/);
+    expect(lines[2]).toMatch(/^mesh\s+0\.457 \(0\.457\)\s+0\.200 \(0\.200\)\s+0\.0312 \(0\.0312\)\s+0\s+1\.23\s+0\.500\s+0\.250\s+1\.50\s+0\.75\s+1$/);
     expect(lines[3]).toMatch(/^idn-guided\s+skipped: no model at models\/idn\/x$/);
     const faceless = { ...ok, engine: 'idn-random', jitter: { ratio: NaN, original: NaN, swapped: NaN, frames: 0, noFace: 20 } };
-    expect(formatTable([faceless]).split('\n')[2]).toMatch(/\s0\s+no face\s+1$/);
+    expect(formatTable([faceless]).split('\n')[2]).toMatch(/\s0\s+no face\s+0\.500\s+0\.250\s+1\.50\s+0\.75\s+1$/);
   });
 });
 

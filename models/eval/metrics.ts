@@ -126,9 +126,16 @@ export interface EngineSummary {
   nme: { mean: number; median: number };
   noFace: number;
   jitter?: { ratio: number; original: number; swapped: number; frames: number; noFace: number };
+  /** Realism (models/eval/realism.ts): means over pairs, flicker over the video, occluders over the occluded targets. */
+  realism?: { seam: number; lighting: number; flicker?: number; occluderKept?: number; occludedPairs?: number };
 }
 
-export interface PairResult { cosSource: number; cosTarget: number; nme: number | null }
+export interface PairResult {
+  cosSource: number;
+  cosTarget: number;
+  nme: number | null;
+  realism?: { seam: number; lighting: number };
+}
 
 /** One engine's row from its per-pair results (nme null: no face found in the output). */
 export function summarise(engine: string, results: PairResult[]): EngineSummary {
@@ -142,22 +149,27 @@ export function summarise(engine: string, results: PairResult[]): EngineSummary 
     cosTarget: stat(results.map((r) => r.cosTarget)),
     nme: stat(nmes),
     noFace: results.length - nmes.length,
+    ...(results.length && results.every((r) => r.realism)
+      ? { realism: { seam: mean(results.map((r) => r.realism!.seam)), lighting: mean(results.map((r) => r.realism!.lighting)) } }
+      : {}),
   };
 }
 
 /** The printed table: one row per engine; skipped engines get their note. */
 export function formatTable(rows: EngineSummary[]): string {
-  const head = ['engine', 'id→source', 'id→target', 'NME', 'no face', 'jitter ×', 'pairs'];
+  const head = ['engine', 'id→source', 'id→target', 'NME', 'no face', 'jitter ×', 'seam', 'lighting', 'flicker ×', 'occl. kept', 'pairs'];
   const f = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
   const body = rows.map((r) => r.status === 'skipped'
     ? [r.engine, `skipped: ${r.note ?? ''}`]
     : [r.engine, `${f(r.cosSource.mean)} (${f(r.cosSource.median)})`, `${f(r.cosTarget.mean)} (${f(r.cosTarget.median)})`,
       `${f(r.nme.mean, 4)} (${f(r.nme.median, 4)})`, String(r.noFace),
-      r.jitter && !r.jitter.frames ? 'no face' : f(r.jitter?.ratio, 2), String(r.pairs)]);
+      r.jitter && !r.jitter.frames ? 'no face' : f(r.jitter?.ratio, 2),
+      f(r.realism?.seam), f(r.realism?.lighting), f(r.realism?.flicker, 2), f(r.realism?.occluderKept, 2), String(r.pairs)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => i === 0 || b.length > 2).map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.length === 2 && cells !== head
     ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}`
     : cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line),
-    'cells: mean (median) over pairs; id→ = judge cosine; NME over the 478 landmarks / outer-eye distance; jitter × = swapped / original (no face: too few video frames with a face)'].join('\n');
+    'cells: mean (median) over pairs; id→ = judge cosine; NME over the 478 landmarks / outer-eye distance; jitter × = swapped / original (no face: too few video frames with a face)',
+    'seam: gradient excess on the edge of the changed region over the unswapped frame\'s (0: none); lighting: 1 − correlation of the face\'s low-frequency shading with the target\'s; flicker ×: frame-to-frame change in the face, swapped / original; occl. kept: share of composited glasses and hand pixels left as they were'].join('\n');
 }

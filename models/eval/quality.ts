@@ -33,6 +33,8 @@ export interface QualityOptions {
   targets: number;
   frames: number;
   sheetRows: number;
+  /** Targets given composited glasses and a hand, for the occlusion check. */
+  occluded: number;
   /** IDN rows: name → model folder (absent folders give a skipped row). */
   idn: { name: string; dir: string }[];
   teacher: boolean;
@@ -57,6 +59,7 @@ export function defaultOptions(quick = false): QualityOptions {
     targets: quick ? 1 : 4,
     frames: quick ? 20 : 90,
     sheetRows: quick ? 4 : 8,
+    occluded: quick ? 4 : 16,
     idn: DEFAULT_IDN,
     teacher: true,
     facesDir: process.env.GUISE_FACES ?? path.resolve(root, '../shared/data/faces'),
@@ -96,6 +99,7 @@ export function parseArgs(argv: string[]): QualityOptions {
     else if (a === '--targets') o.targets = int();
     else if (a === '--frames') o.frames = int();
     else if (a === '--sheet-rows') o.sheetRows = int();
+    else if (a === '--occluded') o.occluded = int();
     else if (a === '--out') o.outDir = path.resolve(value());
     else if (a === '--faces') o.facesDir = path.resolve(value());
     else if (a === '--video') o.video = path.resolve(value());
@@ -111,7 +115,9 @@ interface EngineRow {
   dir?: string;
   skipped?: string;
   perPair: (PairResult & { analysis: Analysis })[];
-  video?: { landmarks: (number[] | null)[]; ms: number[] };
+  video?: { landmarks: (number[] | null)[]; ms: number[]; flicker: number };
+  /** Share of occluder pixels kept, per occluded target. */
+  occluderKept: number[];
   msPerSwap: number[];
   wallMs: number;
 }
@@ -226,6 +232,7 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
         cosSource: e ? cosine(e, embedding.get(p.sourcePhoto)!) : NaN,
         cosTarget: e ? cosine(e, embedding.get(p.targetPhoto)!) : NaN,
         nme: a.landmarks ? nme(a.landmarks, target.landmarks!) : null,
+        ...(a.realism ? { realism: { seam: a.realism.seam, lighting: a.realism.lighting } } : {}),
         analysis: { ...a, crop: null },
       };
     };
@@ -236,14 +243,35 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
     const videoSource = pairs[0]!.sourcePhoto;
     const originalVideo = await page.api('landmarks', frameKeys);
     log(`video: ${frames.length} frames of ${path.basename(opts.video)}, a face in ${originalVideo.filter(Boolean).length}; source ${path.basename(videoSource)}`);
+    // Contact-sheet video row: a few frames spread over the video, each with a face.
+    const faced = originalVideo.flatMap((l, i) => (l ? [i] : []));
+    const tileAt = [0.2, 0.5, 0.8].map((q) => faced[Math.floor(q * (faced.length - 1))]!).filter((i) => i !== undefined);
+    await page.api('analyse', tileAt.flatMap((i, k) => [
+      { key: key(videoSource), tile: { id: `v${k}:source`, boxFrom: key(videoSource) } },
+      { key: frameKeys[i]!, tile: { id: `v${k}:target`, boxFrom: frameKeys[i]! } },
+    ]));
     lap('video-originals');
 
+    // Occluded targets: glasses frames and a hand composited over the face (models/eval/page/scenes.ts).
+    const occludedPairs: Pair[] = [];
+    const occlusionJobs = pairs.slice(0, opts.occluded).map((p, i) => ({ pair: p, file: path.join(tmp, `occluded-${i}.png`) }));
+    const composites = await page.api('occlude', occlusionJobs.map((j) => ({ target: key(j.pair.targetPhoto), as: key(j.file) })));
+    occlusionJobs.forEach((j, i) => {
+      if (!composites[i]) return;
+      fs.writeFileSync(j.file, Buffer.from(composites[i]!, 'base64'));
+      occludedPairs.push({ ...j.pair, targetPhoto: j.file });
+    });
+    const occludedFaces = await page.api('landmarks', occludedPairs.map((p) => key(p.targetPhoto)));
+    const occluded = occludedPairs.filter((_, i) => occludedFaces[i]);
+    log(`occluded targets: ${occluded.length} of ${occlusionJobs.length} with a face found`);
+    lap('occluded');
+
     const rows: EngineRow[] = [
-      { name: 'none', kind: 'none', perPair: [], msPerSwap: [], wallMs: 0 },
-      { name: 'mesh', kind: 'mesh', perPair: [], msPerSwap: [], wallMs: 0 },
-      { name: 'teacher', kind: 'teacher', perPair: [], msPerSwap: [], wallMs: 0, ...(opts.teacher ? {} : { skipped: 'turned off (--no-teacher)' }) },
+      { name: 'none', kind: 'none', perPair: [], occluderKept: [], msPerSwap: [], wallMs: 0 },
+      { name: 'mesh', kind: 'mesh', perPair: [], occluderKept: [], msPerSwap: [], wallMs: 0 },
+      { name: 'teacher', kind: 'teacher', perPair: [], occluderKept: [], msPerSwap: [], wallMs: 0, ...(opts.teacher ? {} : { skipped: 'turned off (--no-teacher)' }) },
       ...opts.idn.map((r) => ({
-        name: r.name, kind: 'idn' as const, dir: r.dir, perPair: [], msPerSwap: [], wallMs: 0,
+        name: r.name, kind: 'idn' as const, dir: r.dir, perPair: [], occluderKept: [] as number[], msPerSwap: [], wallMs: 0,
         ...(fs.existsSync(path.join(r.dir, 'manifest.json')) ? {} : { skipped: `no model at ${shortPath(r.dir)}` }),
       })),
     ];
@@ -258,10 +286,13 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
       const t0 = Date.now();
       try {
         if (row.kind === 'none') {
-          for (const p of pairs) row.perPair.push(await score(p, original.get(p.targetPhoto)!));
-          row.video = { landmarks: originalVideo, ms: [] };
+          const unchanged = await page.api('analyse', pairs.map((p) => ({ key: key(p.targetPhoto), realismAgainst: key(p.targetPhoto) })));
+          for (const [i, p] of pairs.entries()) row.perPair.push(await score(p, { ...original.get(p.targetPhoto)!, realism: unchanged[i]!.realism }));
+          const kept = await page.api('analyse', occluded.map((p) => ({ key: key(p.targetPhoto), realismAgainst: key(p.targetPhoto) })));
+          row.occluderKept = kept.map((a) => a.realism!.occluderKept!);
+          row.video = { landmarks: originalVideo, ms: [], flicker: await page.api('videoRealism', row.name, frameKeys, frameKeys, tileAt) };
         } else if (row.kind === 'teacher') {
-          await runTeacher(row, pairs, original, frames, originalVideo, videoSource, tmp, page, key, score, opts);
+          await runTeacher(row, pairs, occluded, original, frames, originalVideo, videoSource, tileAt, tmp, page, key, score, opts);
         } else {
           const CHUNK = 8;
           for (let i = 0; i < pairs.length; i += CHUNK) {
@@ -274,7 +305,11 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
             row.msPerSwap.push(...r.ms);
           }
           log(`${row.name}: ${pairs.length} pairs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-          row.video = await page.api('swapVideo', row.name, key(videoSource), frameKeys);
+          for (let i = 0; i < occluded.length; i += CHUNK) {
+            const r = await page.api('swapPairs', row.name, occluded.slice(i, i + CHUNK).map((p) => ({ source: key(p.sourcePhoto), target: key(p.targetPhoto) })));
+            row.occluderKept.push(...r.results.map((a) => a.realism!.occluderKept!));
+          }
+          row.video = await page.api('swapVideo', row.name, key(videoSource), frameKeys, tileAt);
         }
       } catch (e) {
         row.skipped = `failed: ${String((e as Error)?.message ?? e).split('\n')[0]}`;
@@ -292,6 +327,11 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
         const j = jitterRatio(originalVideo, r.video.landmarks);
         s.jitter = { ...j, noFace: originalVideo.filter((l, i) => l && !r.video!.landmarks[i]).length };
       }
+      if (s.realism) {
+        s.realism.flicker = r.video?.flicker;
+        s.realism.occluderKept = mean(r.occluderKept);
+        s.realism.occludedPairs = r.occluderKept.length;
+      }
       return s;
     });
     const table = formatTable(summaries);
@@ -302,7 +342,10 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
       sheet = await page.api('sheet', sheetPairs.map((p, i) => ({
         label: `${p.source}\n→ ${p.target}`,
         tiles: [`${i}:source`, `${i}:target`, ...shown.map((r) => `${i}:${r.name}`)],
-      })), ['source', 'target', ...shown.map((r) => r.name)]);
+      })).concat(tileAt.map((f, k) => ({
+        label: `video frame ${f + 1}\n${path.basename(opts.video)}`,
+        tiles: [`v${k}:source`, `v${k}:target`, ...shown.map((r) => `v${k}:${r.name}`)],
+      }))), ['source', 'target', ...shown.map((r) => r.name)]);
     }
     lap('report');
 
@@ -312,7 +355,7 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
       mode: opts.quick ? 'quick' : 'full',
       judge: 'fr_feature.onnx (faceplugin-face-recognition-js) on onnxruntime-node, 112×112 ArcFace crops aligned with the app\'s FaceLandmarker (IMAGE mode); not the training encoder',
       split: { from: held.from, cacheIndex: held.from === 'cache' ? opts.cacheIndex : null, heldOutIdentities: held.identities.length, usedIdentities: identities.map((i) => ({ identity: i.identity, photos: i.photos.map((f) => path.relative(opts.facesDir, f)) })) },
-      options: { sources: opts.sources, targets: opts.targets, frames: opts.frames, swapOptions: 'defaultSwapOptions', idnBackend: 'wasm', crossOriginIsolated: page.crossOriginIsolated },
+      options: { sources: opts.sources, targets: opts.targets, frames: opts.frames, occluded: occluded.length, swapOptions: 'defaultSwapOptions', idnBackend: 'wasm', crossOriginIsolated: page.crossOriginIsolated },
       notes: [
         'none: the target frame unchanged (the baseline): its id→source is cos(target, source).',
         'Judge crops are aligned on the output\'s own landmarks; where no face is found in an output, on the target\'s (that output counts in the no-face column and is left out of the NME).',
@@ -325,6 +368,7 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
         source: p.source, sourcePhoto: path.relative(opts.facesDir, p.sourcePhoto), target: p.target, targetPhoto: path.relative(opts.facesDir, p.targetPhoto),
         results: Object.fromEntries(rows.filter((r) => !r.skipped).map((r) => [r.name, {
           cosSource: round(r.perPair[i]!.cosSource), cosTarget: round(r.perPair[i]!.cosTarget), nme: r.perPair[i]!.nme === null ? null : round(r.perPair[i]!.nme!),
+          seam: r.perPair[i]!.realism ? round(r.perPair[i]!.realism!.seam) : null, lighting: r.perPair[i]!.realism ? round(r.perPair[i]!.realism!.lighting) : null,
         }])),
       })),
       video: {
@@ -359,8 +403,8 @@ const round = (x: number, d = 4) => (Number.isFinite(x) ? +x.toFixed(d) : x);
 
 /** The Python teacher (models/teacher/cli.py) on every pair and every video frame in one call; its outputs are judged like the others. */
 async function runTeacher(
-  row: EngineRow, pairs: Pair[], original: Map<string, Analysis>, frames: string[], originalVideo: (number[] | null)[], videoSource: string,
-  tmp: string, page: EvalPage, key: (file: string) => string,
+  row: EngineRow, pairs: Pair[], occluded: Pair[], original: Map<string, Analysis>, frames: string[], originalVideo: (number[] | null)[], videoSource: string,
+  tileAt: number[], tmp: string, page: EvalPage, key: (file: string) => string,
   score: (p: Pair, a: Analysis) => Promise<PairResult & { analysis: Analysis }>, opts: QualityOptions,
 ) {
   const xy = (flat: number[]) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!]);
@@ -368,6 +412,11 @@ async function runTeacher(
   pairs.forEach((p, i) => jobs.push({
     source: p.sourcePhoto, sourceLandmarks: xy(original.get(p.sourcePhoto)!.landmarks!),
     target: p.targetPhoto, targetLandmarks: xy(original.get(p.targetPhoto)!.landmarks!), out: path.join(tmp, `teacher-pair-${i}.png`),
+  }));
+  const occludedTargets = await page.api('landmarks', occluded.map((p) => key(p.targetPhoto)));
+  occluded.forEach((p, i) => jobs.push({
+    source: p.sourcePhoto, sourceLandmarks: xy(original.get(p.sourcePhoto)!.landmarks!),
+    target: p.targetPhoto, targetLandmarks: xy(occludedTargets[i]!), out: path.join(tmp, `teacher-occluded-${i}.png`),
   }));
   const videoOut = frames.map((_, i) => path.join(tmp, `teacher-frame-${i}.png`));
   frames.forEach((f, i) => {
@@ -390,11 +439,16 @@ async function runTeacher(
   const analysed = await page.api('analyse', pairs.map((p, i) => ({
     key: key(path.join(tmp, `teacher-pair-${i}.png`)), fallback: key(p.targetPhoto),
     tile: i < opts.sheetRows ? { id: `${i}:${row.name}`, boxFrom: key(p.targetPhoto) } : undefined,
+    realismAgainst: key(p.targetPhoto),
   })));
   for (const [i, p] of pairs.entries()) row.perPair.push(await score(p, analysed[i]!));
-  const lm = await page.api('landmarks', frames.map((_, i) => (originalVideo[i] ? key(videoOut[i]!) : '')).filter(Boolean), true);
+  const kept = await page.api('analyse', occluded.map((p, i) => ({ key: key(path.join(tmp, `teacher-occluded-${i}.png`)), fallback: key(p.targetPhoto), realismAgainst: key(p.targetPhoto) })));
+  row.occluderKept = kept.map((a) => a.realism!.occluderKept!);
+  const outKeys = frames.map((_, i) => (originalVideo[i] ? key(videoOut[i]!) : ''));
+  const flicker = await page.api('videoRealism', row.name, frames.map(key), outKeys, tileAt);
+  const lm = await page.api('landmarks', outKeys.filter(Boolean), true);
   let k = 0;
-  row.video = { landmarks: frames.map((_, i) => (originalVideo[i] ? lm[k++]! : null)), ms: [] };
+  row.video = { landmarks: frames.map((_, i) => (originalVideo[i] ? lm[k++]! : null)), ms: [], flicker };
 }
 
 async function main() {

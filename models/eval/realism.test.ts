@@ -1,6 +1,6 @@
 // Each realism metric must rise (or, for the occluder, fall) when its defect is planted.
 import { describe, expect, it } from 'vitest';
-import { boundaryRing, flickerRatio, lightingScore, lumaOf, occluderKept, seamScore, type Luma, type Mask } from './realism.ts';
+import { boundaryRing, changedRegion, erode, fillHoles, flickerRatio, FlickerMeter, lightingScore, lumaOf, occluderKept, polygonMask, seamScore, type Luma, type Mask } from './realism.ts';
 
 const W = 96, H = 96;
 
@@ -63,7 +63,7 @@ describe('realism metrics', () => {
     const none = seamScore(original, original, face);
     const hard = seamScore(paste(original, brighter, face, 0), original, face);
     const soft = seamScore(paste(original, brighter, face, 10), original, face);
-    expect(Math.abs(none)).toBeLessThan(1e-6);
+    expect(none).toBe(0);
     expect(hard).toBeGreaterThan(0.5);
     expect(soft).toBeLessThan(hard / 2);
   });
@@ -97,5 +97,55 @@ describe('realism metrics', () => {
     const erased = paste(target, frame(2), face, 0);
     expect(occluderKept(kept, target, glasses)).toBe(1);
     expect(occluderKept(erased, target, glasses)).toBeLessThan(0.1);
+  });
+});
+
+describe('realism helpers', () => {
+  it("changedRegion: the pasted patch's area, not sensor noise", () => {
+    const original = frame();
+    const rand = seeded(3);
+    const noisy = { ...original, data: original.data.map((v) => v + (rand() - 0.5) * 6) };
+    expect(changedRegion(noisy, original).data.reduce((a, b) => a + b, 0)).toBe(0);
+    const pasted = paste(original, frame(0, () => 40), faceMask(), 0);
+    const region = changedRegion(pasted, original);
+    expect(region.data[50 * W + 48]).toBe(1);
+    expect(region.data[2 * W + 2]).toBe(0);
+    // A hard paste with the region from the difference scores a seam; the same paste feathered scores less.
+    const soft = paste(original, frame(0, () => 40), faceMask(), 10);
+    expect(seamScore(pasted, original, region)).toBeGreaterThan(2 * seamScore(soft, original, changedRegion(soft, original)));
+  });
+
+  it('polygonMask fills a square and nothing outside it', () => {
+    const m = polygonMask([10, 10, 30, 10, 30, 20, 10, 20], 40, 40);
+    expect(m.data.reduce((a, b) => a + b, 0)).toBe(20 * 10);
+    expect(m.data[15 * 40 + 20]).toBe(1);
+    expect(m.data[25 * 40 + 20]).toBe(0);
+  });
+
+  it('FlickerMeter: 1 for the original, higher with brightness jitter, skips frames with no face', () => {
+    const face = faceMask();
+    const original = Array.from({ length: 10 }, (_, t) => frame(t * 0.5));
+    const rand = seeded(11);
+    const steady = new FlickerMeter(), jittery = new FlickerMeter();
+    original.forEach((f, t) => {
+      const j = (rand() - 0.5) * 20;
+      steady.push(f, f, t === 4 ? null : face);
+      jittery.push({ ...f, data: f.data.map((v, i) => (face.data[i] ? v + j : v)) }, f, face);
+    });
+    expect(steady.ratio).toBeCloseTo(1, 6);
+    expect(jittery.ratio).toBeGreaterThan(2);
+    expect(new FlickerMeter().ratio).toBeNaN();
+  });
+});
+
+describe('changed region shape', () => {
+  it('fills holes and erodes back to the pasted edge', () => {
+    const m: Mask = { width: 20, height: 20, data: new Uint8Array(400) };
+    for (let y = 4; y < 16; y++) for (let x = 4; x < 16; x++) m.data[y * 20 + x] = x >= 8 && x < 12 && y >= 8 && y < 12 ? 0 : 1;
+    const filled = fillHoles(m);
+    expect(filled.data[10 * 20 + 10]).toBe(1);
+    expect(filled.data[1 * 20 + 1]).toBe(0);
+    const eroded = erode(filled, 1);
+    expect(eroded.data.reduce((a, b) => a + b, 0)).toBe(10 * 10);
   });
 });

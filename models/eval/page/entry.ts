@@ -10,6 +10,8 @@ import { alignmentFor } from '@guise/face/align';
 import { fivePoints } from '@guise/face/keypoints';
 import { createFaceLandmarker, faceBox, toGeometry, type FaceGeometry } from '@guise/face/landmarker';
 import type { IdentityPack } from '@guise/face/pack';
+import { changedRegion, FlickerMeter, intersect, lightingScore, occluderKept, seamScore, type Luma, type Mask } from '../realism.ts';
+import { lumaOfPicture, occlude, ovalMask, ovalWidth } from './scenes.ts';
 
 export interface EngineSpec { name: string; kind: 'mesh' | 'idn'; model?: string }
 
@@ -21,7 +23,21 @@ export interface Analysis {
   landmarks: number[] | null;
   /** The judge's 112×112 RGBA ArcFace crop (base64), aligned on the image's own face, or on `fallback`'s where none was found. */
   crop: string | null;
+  /** Realism against the unswapped target, where asked for (see `realismOf`). */
+  realism?: Realism;
 }
+
+/** The realism metrics of one swapped image (models/eval/realism.ts). */
+export interface Realism {
+  /** Gradient excess along the edge of what the swap changed, over the unswapped frame's (0: none). */
+  seam: number;
+  /** 1 − correlation of the face's low-frequency shading with the target's (0: the target's lighting). */
+  lighting: number;
+  /** Share of the composited occluder's pixels inside the face left as they were (occluded targets only). */
+  occluderKept: number | null;
+}
+
+export interface VideoResult { landmarks: (number[] | null)[]; ms: number[]; flicker: number }
 
 export interface ScreenResult { key: string; width: number; height: number; boxes: { width: number; height: number }[]; error?: string }
 
@@ -38,6 +54,30 @@ const geometry = new Map<string, FaceGeometry | null>();
 const engines = new Map<string, { spec: EngineSpec; engine?: Engine }>();
 const packs = new Map<string, IdentityPack>();
 const tiles = new Map<string, ImageBitmap>();
+/** Composited occluders' masks, by the occluded image's key. */
+const occluders = new Map<string, Mask>();
+const lumas = new Map<string, Luma>();
+
+async function lumaOfKey(key: string): Promise<Luma> {
+  let l = lumas.get(key);
+  if (!l) { l = lumaOfPicture(await image(key)); lumas.set(key, l); }
+  return l;
+}
+
+/** Seam, lighting and (on an occluded target) occluders kept, of `out` swapped onto `target`. */
+async function realismOf(out: ImageBitmap, target: string): Promise<Realism> {
+  const g = await geometryOf(target);
+  const before = await lumaOfKey(target);
+  const after = lumaOfPicture(out);
+  if (!g || after.width !== before.width || after.height !== before.height) throw new Error(`realism: ${target} has no face, or the output's size differs`);
+  const face = ovalMask(g, before.width, before.height);
+  const occluder = occluders.get(target);
+  return {
+    seam: seamScore(after, before, changedRegion(after, before)),
+    lighting: lightingScore(after, before, face, Math.max(2, Math.round(ovalWidth(g) / 8))),
+    occluderKept: occluder ? occluderKept(after, before, intersect(occluder, face)) : null,
+  };
+}
 
 async function image(key: string): Promise<ImageBitmap> {
   let b = images.get(key);
@@ -180,17 +220,39 @@ const api = {
 
   /** Drops images not needed any more (screened-out candidates). */
   forget(keys: string[]) {
-    for (const k of keys) { images.get(k)?.close(); images.delete(k); geometry.delete(k); }
+    for (const k of keys) { images.get(k)?.close(); images.delete(k); geometry.delete(k); lumas.delete(k); }
   },
 
   /** Originals (and the teacher's outputs): landmarks and judge crop; `fallback` aligns the judge where no face is found. */
-  async analyse(items: { key: string; fallback?: string; tile?: TileRequest }[]): Promise<Analysis[]> {
+  async analyse(items: { key: string; fallback?: string; tile?: TileRequest; realismAgainst?: string }[]): Promise<Analysis[]> {
     const out: Analysis[] = [];
     for (const it of items) {
       const src = await image(it.key);
       const fb = it.fallback ? await geometryOf(it.fallback) : null;
-      out.push(await analyse(src, fb, it.fallback ? undefined : await geometryOf(it.key)));
+      const a = await analyse(src, fb, it.fallback ? undefined : await geometryOf(it.key));
+      if (it.realismAgainst) a.realism = await realismOf(src, it.realismAgainst);
+      out.push(a);
       await keepTile(it.tile, src);
+    }
+    return out;
+  },
+
+  /**
+   * Targets with glasses frames and a hand composited over the face, kept as
+   * `as` with their occluder mask; answers each as a PNG (base64) for the
+   * teacher, which reads files. Null where the target has no face.
+   */
+  async occlude(items: { target: string; as: string }[]): Promise<(string | null)[]> {
+    const out: (string | null)[] = [];
+    for (const it of items) {
+      const g = await geometryOf(it.target);
+      if (!g) { out.push(null); continue; }
+      const { image: composite, mask } = await occlude(await image(it.target), g);
+      images.set(it.as, composite);
+      occluders.set(it.as, mask);
+      const c = new OffscreenCanvas(composite.width, composite.height);
+      c.getContext('2d')!.drawImage(composite, 0, 0);
+      out.push(toBase64(new Uint8ClampedArray(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer())));
     }
     return out;
   },
@@ -208,7 +270,9 @@ const api = {
       const engine = e.engine ?? await MeshEngine.create();
       try {
         const r = await runEngine(name, engine, p.source, p.target);
-        results.push(await analyse(r.out, await geometryOf(p.target)));
+        const a = await analyse(r.out, await geometryOf(p.target));
+        a.realism = await realismOf(r.out, p.target);
+        results.push(a);
         ms.push(r.ms);
         await keepTile(p.tile, r.out);
         r.out.close();
@@ -219,25 +283,51 @@ const api = {
     return { results, ms };
   },
 
-  /** One engine over a video's frames with one source (one instance throughout, as in a call): landmarks per output frame. */
-  async swapVideo(name: string, source: string, frames: string[]): Promise<{ landmarks: (number[] | null)[]; ms: number[] }> {
+  /**
+   * One engine over a video's frames with one source (one instance
+   * throughout, as in a call): landmarks per output frame, and the flicker
+   * inside the face against the original's. `tileAt`: frame indices kept as
+   * contact-sheet tiles `v<k>:<name>`.
+   */
+  async swapVideo(name: string, source: string, frames: string[], tileAt: number[] = []): Promise<VideoResult> {
     const e = engines.get(name);
     if (!e) throw new Error(`engine ${name} was not started`);
     const engine = e.engine ?? await MeshEngine.create();
     const landmarks: (number[] | null)[] = [], ms: number[] = [];
+    const flicker = new FlickerMeter();
     try {
-      for (const f of frames) {
-        if (!(await geometryOf(f))) { landmarks.push(null); continue; } // the app passes such a frame through
+      for (const [i, f] of frames.entries()) {
+        const original = await geometryOf(f);
+        if (!original) { landmarks.push(null); flicker.push(await lumaOfKey(f), await lumaOfKey(f), null); continue; } // the app passes such a frame through
         const r = await runEngine(name, engine, source, f);
         const g = await detect(r.out);
         landmarks.push(g ? flatXY(g) : null);
         ms.push(r.ms);
+        const before = await lumaOfKey(f);
+        flicker.push(lumaOfPicture(r.out), before, ovalMask(original, before.width, before.height));
+        const k = tileAt.indexOf(i);
+        if (k >= 0) await keepTile({ id: `v${k}:${name}`, boxFrom: f }, r.out);
         r.out.close();
       }
     } finally {
       if (!e.engine) engine.dispose();
     }
-    return { landmarks, ms };
+    return { landmarks, ms, flicker: flicker.ratio };
+  },
+
+  /** Flicker and tiles of a video swapped elsewhere (the teacher's): `outputs[i]` is frame i's output, '' where it passed through. */
+  async videoRealism(name: string, frames: string[], outputs: string[], tileAt: number[] = []): Promise<number> {
+    const flicker = new FlickerMeter();
+    for (const [i, f] of frames.entries()) {
+      const before = await lumaOfKey(f);
+      const original = await geometryOf(f);
+      if (!original || !outputs[i]) { flicker.push(before, before, null); continue; }
+      const out = await image(outputs[i]!);
+      flicker.push(lumaOfPicture(out), before, ovalMask(original, before.width, before.height));
+      const k = tileAt.indexOf(i);
+      if (k >= 0) await keepTile({ id: `v${k}:${name}`, boxFrom: f }, out);
+    }
+    return flicker.ratio;
   },
 
   /** Landmarks of images as they are (original video frames, the teacher's video outputs); `drop` frees them after. */
