@@ -138,6 +138,14 @@ export const featherWeights = () => once('feather', () => ringWeights(faceOval()
 
 const vertices = (edges: readonly Connection[]) => [...new Set(edges.flatMap((e) => [e.start, e.end]))];
 
+/** The vertices of the features whose colours are not skin: eye openings, brows, lips. */
+export const faceFeatures = () =>
+  once('features', () => ({
+    eyes: [...leftEye(), ...rightEye()],
+    brows: [...vertices(FaceLandmarker.FACE_LANDMARKS_LEFT_EYEBROW), ...vertices(FaceLandmarker.FACE_LANDMARKS_RIGHT_EYEBROW)],
+    lips: vertices(FaceLandmarker.FACE_LANDMARKS_LIPS),
+  }));
+
 /**
  * Where colour statistics are taken: bare skin, i.e. away from the oval
  * (hair, background), the eyes and brows (and glasses rims around them) and

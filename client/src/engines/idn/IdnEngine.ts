@@ -1,23 +1,25 @@
 // The neural `idn` engine: MobileFaceSwap's IDN on onnxruntime-web. Once per
 // identity, identity.onnx + conditioner.onnx turn the source face into the 18
 // per-identity tensors (the pack: @guise/face/idn/conditioning); per frame,
-// generator.onnx swaps the aligned target crop with them, and the crop is
-// pasted back through its mask. The warp-guided variant (manifest
+// generator.onnx swaps the aligned target crop with them, and the shared
+// compositor (engines/compositor) pastes the crop back through the face
+// oval and the crop's own mask (its light is the target's already). The warp-guided variant (manifest
 // guide_channels = 4) also gets, per frame, the source face warped onto the
 // target's landmarks (@guise/face/idn/guide). onnxruntime-web runs in the
 // engine's own worker (idn.worker.ts, through IdnSessions), beside the frame
 // loop: a frame waits for the generator only for a new identity.
 import type { Affine } from '@guise/face/align';
-import { alignedPixels, drawAligned, planarToRgba, rgbaToPlanar, setAffine } from '@guise/face/crop';
+import { alignedPixels, drawAligned, planarToRgba, rgbaToPlanar } from '@guise/face/crop';
 import { IDENTITY_CROP } from '@guise/face/idn/conditioning';
 import { checkGuideChannels, guideSource, landmarksToCrop, type GuideSource } from '@guise/face/idn/guide';
 import { fetchIdnManifest, type IdnModel } from '@guise/face/idn/manifest';
 import { idnPackProblem } from '@guise/face/idn/packFit';
 import { IDENTITY_TENSORS } from '@guise/face/idn/tensors';
-import { alignFace, frameSize, type FaceGeometry } from '@guise/face/landmarker';
+import { alignFace, type FaceGeometry } from '@guise/face/landmarker';
 import * as mesh from '@guise/face/mesh';
 import { float16BitsToFloat32, tensor, type IdentityPack } from '@guise/face/pack';
 import { TriangleWarp } from '@guise/face/triangleWarp';
+import { FaceCompositor, type FaceLayer } from '../compositor/FaceCompositor.ts';
 import type { Engine, EngineTimings, IdnBackend, SwapOptions } from '../types.ts';
 import { IdnSessions, type IdnAssets, type ModelLoad } from './IdnSessions.ts';
 
@@ -37,8 +39,8 @@ interface Identity {
   guide?: GuideSource;
 }
 
-/** A generated face, ready to paste: the swapped crop with its feathered mask as alpha. */
-interface Face { pack: IdentityPack; image: ImageData }
+/** A generated face, ready to paste: the swapped crop with its feathered mask as alpha, and the landmarks it was made for, in crop pixels. */
+interface Face { pack: IdentityPack; image: ImageData; landmarks: Float32Array }
 
 export interface IdnEngineOptions {
   /**
@@ -55,13 +57,13 @@ export class IdnEngine implements Engine {
   private readonly size: number;
   private readonly crop: OffscreenCanvas;
   private readonly cropCtx: OffscreenCanvasRenderingContext2D;
-  private readonly out = new OffscreenCanvas(1, 1);
-  private readonly outCtx = this.out.getContext('2d')!;
+  private readonly compositor = new FaceCompositor();
+  /** The pasted face's pixels in the compositor (one layer, refilled with each face shown). */
+  private layer: FaceLayer | undefined;
   /** The generator's input shape. Channels 0-2: the target crop; with the guide, 3-5 the warped source and 6 its mask. */
   private readonly dims: readonly number[];
   private readonly warp: TriangleWarp | undefined;
   private readonly targetLandmarks = new Float64Array(mesh.LANDMARK_COUNT * 2);
-  private readonly innerLips = mesh.innerLips();
   private readonly identities = new Map<IdentityPack, Identity>();
   /** The newest generated face, and the run in flight (at most one). */
   private newest: Face | undefined;
@@ -80,6 +82,7 @@ export class IdnEngine implements Engine {
     this.cropCtx = this.crop.getContext('2d', { willReadFrequently: true })!;
     this.dims = [1, channels, size, size];
     this.warp = channels > 3 ? new TriangleWarp(size, size, mesh.triangles()) : undefined;
+    this.compositor.onRestored = () => { this.layer = undefined; this.pastedFace = undefined; };
   }
 
   /**
@@ -101,15 +104,13 @@ export class IdnEngine implements Engine {
   }
 
   async swap(frame: VideoFrame | ImageBitmap, face: FaceGeometry, pack: IdentityPack, options: SwapOptions): Promise<OffscreenCanvas> {
-    const { outCtx, out } = this;
     const t0 = performance.now();
     if (this.failure !== undefined) {
       const err = this.failure;
       this.failure = undefined;
       throw err;
     }
-    const [width, height] = frameSize(frame);
-    const { toCrop, toFrame } = alignFace(face, this.size);
+    const { toCrop } = alignFace(face, this.size);
     let shown: Face;
     if (this.options.waitForEachFace || this.newest?.pack !== pack) {
       // A face made from this frame: never one of another identity (a switch), nor, when asked, an older one.
@@ -121,29 +122,11 @@ export class IdnEngine implements Engine {
     }
     const t1 = performance.now();
 
-    // Paste back: the frame, then the face through its (feathered) mask, placed by this frame's alignment.
-    if (out.width !== width || out.height !== height) { out.width = width; out.height = height; }
-    outCtx.setTransform(1, 0, 0, 1, 0, 0);
-    outCtx.drawImage(frame, 0, 0);
-    this.cropCtx.setTransform(1, 0, 0, 1, 0, 0);
-    this.cropCtx.putImageData(shown.image, 0, 0);
-    setAffine(outCtx, toFrame);
-    outCtx.drawImage(this.crop, 0, 0);
-    // Like the mesh engine's option: the person's own mouth interior (teeth,
-    // tongue) shows through as they talk.
-    if (options.keepMouth) {
-      outCtx.setTransform(1, 0, 0, 1, 0, 0);
-      outCtx.save();
-      outCtx.beginPath();
-      for (const [k, i] of this.innerLips.entries()) {
-        const x = face.points[i * 3]!, y = face.points[i * 3 + 1]!;
-        if (k === 0) outCtx.moveTo(x, y); else outCtx.lineTo(x, y);
-      }
-      outCtx.closePath();
-      outCtx.clip();
-      outCtx.drawImage(frame, 0, 0);
-      outCtx.restore();
-    }
+    // Paste back: the newest face, placed by this frame's alignment.
+    if (!this.layer) this.layer = this.compositor.createLayer(shown.image.data, this.size, this.size, shown.landmarks, true);
+    else if (shown !== this.pastedFace) this.compositor.updateLayer(this.layer, shown.image.data, shown.landmarks);
+    this.compositor.setLandmarks(this.layer, Float32Array.from(landmarksToCrop(face.points, toCrop, this.targetLandmarks)));
+    const out = this.compositor.composite(frame, face, this.layer, options);
     this.timings.engineMs = t1 - t0;
     this.timings.pasteMs = performance.now() - t1;
     this.timings.newFace = shown !== this.pastedFace;
@@ -164,7 +147,8 @@ export class IdnEngine implements Engine {
 
   dispose(): void {
     this.identities.clear();
-    this.newest = this.pastedFace = undefined;
+    this.newest = this.pastedFace = this.layer = undefined;
+    this.compositor.dispose();
     this.sessions.close();
   }
 
@@ -176,12 +160,13 @@ export class IdnEngine implements Engine {
     const { size, cropCtx } = this;
     const identity = this.identity(pack);
     drawAligned(cropCtx, frame, toCrop);
+    const landmarks = Float32Array.from(landmarksToCrop(face.points, toCrop, this.targetLandmarks));
     const input = new Float32Array(this.dims.reduce((a, b) => a * b));
     rgbaToPlanar(cropCtx.getImageData(0, 0, size, size).data, size, input);
     if (this.warp) {
       // The guide, on the same toCrop the crop was cut with.
       const g = identity.guide!;
-      this.warp.warp(g.image, g.landmarks, landmarksToCrop(face.points, toCrop, this.targetLandmarks), input, 3 * size * size);
+      this.warp.warp(g.image, g.landmarks, this.targetLandmarks, input, 3 * size * size);
     }
     const began = performance.now();
     const run = identity.id
@@ -191,7 +176,7 @@ export class IdnEngine implements Engine {
         this.restUntil = ended + (ended - began) * (1 / GENERATOR_DUTY - 1);
         const image = new ImageData(size, size);
         planarToRgba(swapped, mask, size, Math.round(size * 0.06), image.data);
-        const made = { pack, image };
+        const made = { pack, image, landmarks };
         if (this.identities.has(pack)) this.newest = made; // not forgotten meanwhile
         return made;
       })
