@@ -1,7 +1,7 @@
-// Two Guise nodes and a Redis on loopback (cluster mode), two real browsers:
+// Three Guise nodes and a Redis on loopback (cluster mode), two real browsers:
 // Alice opens node A and Bob node B, and they land in one call; a new room
-// goes to the less-loaded node; killing the node that holds the call brings
-// both back on the surviving node (the time is measured and printed); a
+// goes to a less-loaded node; killing the node that holds the call brings
+// both back on a surviving node (the time is measured and printed); a
 // draining node takes no new rooms while its call goes on until it ends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appErrors, decodedFrames, joinCall, launchParticipant, remoteAudioLevel, remoteThumbnail, waitForDecodedFrames, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
@@ -44,7 +44,7 @@ async function joinAnswer(node: string, room: string): Promise<{ ok: true } | { 
   }
 }
 
-describe('cluster: two nodes and Redis on loopback', () => {
+describe('cluster: nodes and Redis on loopback', () => {
   let redis: RunningRedis;
   const nodes: Record<'a' | 'b' | 'c', RunningServer | undefined> = { a: undefined, b: undefined, c: undefined };
   let alice: Participant;
@@ -72,8 +72,10 @@ describe('cluster: two nodes and Redis on loopback', () => {
     redis = await startRedis();
     nodes.a = await startNode('node-a');
     nodes.b = await startNode('node-b');
-    // Each node knows the other before a page loads: its CSP lets the page connect there.
-    await until(async () => (await liveNodeIds(nodes.a!.url)).length === 2 && (await liveNodeIds(nodes.b!.url)).length === 2);
+    // C is there from the start: the call must have somewhere to go once A is killed and B drains.
+    nodes.c = await startNode('node-c');
+    // Each node knows the others before a page loads: its CSP lets the page connect there.
+    await until(async () => (await Promise.all([nodes.a!, nodes.b!, nodes.c!].map((n) => liveNodeIds(n.url)))).every((ids) => ids.length === 3));
     [alice, bob] = await Promise.all([launchParticipant(cameras.alice), launchParticipant(cameras.bob)]);
   });
   afterAll(async () => {
@@ -93,38 +95,41 @@ describe('cluster: two nodes and Redis on loopback', () => {
     await inCallTogether();
   });
 
-  it('a second room goes to the less-loaded node', async () => {
-    // A holds two peers, B none: asking A for a new room is answered with B's address.
+  it('a second room goes to a less-loaded node', async () => {
+    // A holds two peers, B and C none (the lower id breaks their tie): asking A for a new room is answered with B's address.
     expect(await joinAnswer(nodes.a!.url, `${room}-2`)).toEqual({ code: 'moved', location: nodes.b!.url });
   });
 
-  it('killing the node that holds the call brings both browsers back into it on the surviving node', async () => {
+  /** The surviving node that holds the call after A is killed. */
+  let survivor: RunningServer;
+
+  it('killing the node that holds the call brings both browsers back into it on a surviving node', async () => {
     const a = nodes.a!;
-    const b = nodes.b!;
     killedPort = new URL(a.url).port;
     const killedAt = performance.now();
     a.process.kill('SIGKILL');
     await until(async () => {
       const [sa, sb] = await Promise.all([callState(alice), callState(bob)]);
-      return sa.status === 'connected' && sb.status === 'connected' && sa.node === b.url && sb.node === b.url;
+      return sa.status === 'connected' && sb.status === 'connected' && sa.node === sb.node && sa.node !== a.url;
     }, 50);
     const rejoinedMs = Math.round(performance.now() - killedAt);
     await Promise.all([waitForRemoteVideo(alice.page, 'Bob'), waitForRemoteVideo(bob.page, 'Alice')]);
     const videoMs = Math.round(performance.now() - killedAt);
-    console.log(`cluster failover (NODE_TTL_S=${NODE_TTL_S}): both back in the call on the surviving node ${rejoinedMs} ms after the kill, each other's video playing at ${videoMs} ms`);
+    const at = (await callState(alice)).node;
+    survivor = [nodes.b!, nodes.c!].find((n) => n.url === at)!;
+    console.log(`cluster failover (NODE_TTL_S=${NODE_TTL_S}): both back in the call on a surviving node ${rejoinedMs} ms after the kill, each other's video playing at ${videoMs} ms`);
     nodes.a = undefined;
     await inCallTogether();
   });
 
   it('a draining node takes no new rooms, and its call goes on until it ends; then the node exits', async () => {
-    const b = nodes.b!;
-    nodes.c = await startNode('node-c');
-    await until(async () => (await liveNodeIds(b.url)).includes('node-c'));
+    const b = survivor;
+    const other = b === nodes.b ? nodes.c! : nodes.b!;
     const exited = new Promise<number | null>((resolve) => b.process.once('exit', (code) => resolve(code)));
 
     b.process.kill('SIGTERM');
     await until(async () => ((await (await fetch(`${b.url}/healthz`)).json()) as { draining?: boolean }).draining === true);
-    expect(await joinAnswer(b.url, `${room}-3`)).toEqual({ code: 'moved', location: nodes.c.url });
+    expect(await joinAnswer(b.url, `${room}-3`)).toEqual({ code: 'moved', location: other.url });
 
     // The call on B goes on: frames keep arriving both ways.
     for (const [viewer, senderName] of [[alice, 'Bob'], [bob, 'Alice']] as const) {
@@ -137,7 +142,7 @@ describe('cluster: two nodes and Redis on loopback', () => {
     await alice.page.click('[data-testid="leave"]');
     await bob.page.click('[data-testid="leave"]');
     expect(await exited, b.logs.join('')).toBe(0);
-    nodes.b = undefined;
+    if (b === nodes.b) nodes.b = undefined; else nodes.c = undefined;
   });
 
   it('left no page errors behind, beyond requests to the killed node', () => {

@@ -74,7 +74,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const tokens = config.authSecret ? new JoinTokens(config.authSecret) : undefined;
   const originPolicy = {
     allowed: config.allowedOrigins, publicOrigin: config.publicUrl && new URL(config.publicUrl).origin, tls: Boolean(config.tls),
-    clusterOrigins: () => cluster?.origins() ?? [],
+    clusterOrigins: () => cluster?.pageOrigins() ?? [],
   };
   // Signaling messages are small; a big one is an attack or a bug.
   const io = new SocketServer(httpServer, {

@@ -119,6 +119,10 @@ describe('cluster mode (REDIS_URL): two nodes and a real Redis', () => {
       log.info({ ms }, 'failover after a node kill');
       console.log(`cluster: a killed node's room was placed again ${ms} ms after the kill (NODE_TTL_S=${TTL_S})`);
       expect(answer.ok || (answer.error.code === 'moved' && answer.error.location === b.url)).toBe(true);
+      // Pages K served are still open in browsers: once K is gone, they may still reach the live nodes; other origins may not.
+      await until(async () => !(await listing(a.url)).nodes.some((n) => n.id === 'node-k'));
+      (await TestClient.connect(a.url, { Origin: k.url })).close();
+      await expect(TestClient.connect(a.url, { Origin: 'http://elsewhere.test:3000' })).rejects.toThrow();
     } finally {
       await k.stop();
     }

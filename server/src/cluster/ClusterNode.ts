@@ -25,6 +25,10 @@ const nodeKey = (id: string) => `${PREFIX}node:${id}`;
 const roomKey = (room: string) => `${PREFIX}room:${room}`;
 /** Node ids by last heartbeat, so the live ones can be listed without SCAN. */
 const NODES = `${PREFIX}nodes`;
+/** Every node origin with its last heartbeat: a page a node served outlives the node, and may still connect to the others. */
+const ORIGINS = `${PREFIX}origins`;
+/** How long a gone node's pages may still open connections to the rest of the cluster. */
+const ORIGIN_MEMORY_MS = 7 * 86400_000;
 
 /** Refreshes this node's claims (KEYS) with TTL ARGV[2]; a claim that lapsed (Redis restarted, a long stall) is taken back if free. */
 const REFRESH_CLAIMS = `
@@ -47,8 +51,10 @@ export class ClusterNode {
   private beating: Promise<void> | undefined;
   private draining = false;
   private stopped = false;
-  /** The live nodes as of the last heartbeat (origins for CSP and Origin checks). */
+  /** The live nodes as of the last heartbeat (origins for CSP). */
   private view: NodeLoad[] = [];
+  /** Origins of nodes live within ORIGIN_MEMORY_MS (for Origin checks). */
+  private remembered: string[] = [];
   /** The last CPU reading; the first only sets the baseline (start-up work is not load). */
   private cpuSample: { at: number; seconds: number } | undefined;
   private cpu = 0;
@@ -102,6 +108,15 @@ export class ClusterNode {
   /** Origins of the live nodes (this one included) as last seen: pages served by one may talk to another. */
   origins(): string[] {
     return [...new Set([this.url, ...this.view.map((n) => n.url)].filter(Boolean).map((u) => new URL(u).origin))];
+  }
+
+  /**
+   * Origins whose pages may open a signaling connection here: every node
+   * seen lately, dead ones included. When a node dies, the pages it served
+   * (still open in people's browsers) must reach a live node to rejoin.
+   */
+  pageOrigins(): string[] {
+    return [...new Set([...this.origins(), ...this.remembered])];
   }
 
   /** The live nodes as of the last heartbeat. */
@@ -234,11 +249,16 @@ export class ClusterNode {
       const multi = this.redis.multi()
         .set(nodeKey(self.id), JSON.stringify(self), { expiration: { type: 'PX', value: this.opts.ttlMs } })
         .zAdd(NODES, { score: self.at, value: self.id })
-        .zRemRangeByScore(NODES, '-inf', self.at - this.opts.ttlMs);
+        .zRemRangeByScore(NODES, '-inf', self.at - this.opts.ttlMs)
+        .hSet(ORIGINS, this.url, String(self.at));
       const claims = [...this.rooms.all].map((r) => roomKey(r.id));
       if (claims.length > 0) multi.eval(REFRESH_CLAIMS, { keys: claims, arguments: [self.id, ttl] });
       await multi.exec();
       this.view = await this.readNodes();
+      const seen = await this.redis.hGetAll(ORIGINS);
+      const stale = Object.keys(seen).filter((o) => !(Number(seen[o]) > self.at - ORIGIN_MEMORY_MS));
+      if (stale.length > 0) await this.redis.hDel(ORIGINS, stale);
+      this.remembered = Object.keys(seen).filter((o) => !stale.includes(o) && /^https?:\/\/[^/\s]+$/.test(o));
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'cluster heartbeat failed; retrying');
     }

@@ -13,7 +13,7 @@ export interface OriginPolicy {
   /** PUBLIC_URL's origin, counted as the server's own. */
   publicOrigin: string | undefined;
   tls: boolean;
-  /** In a cluster: the live nodes' origins. A page one node served may be sent to another for its room. */
+  /** In a cluster: the nodes' origins (dead ones' too). A page one node served may be sent to another for its room. */
   clusterOrigins?: () => readonly string[];
 }
 
