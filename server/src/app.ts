@@ -129,6 +129,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }
   const { port } = httpServer.address() as AddressInfo;
   url = `${config.tls ? 'https' : 'http'}://localhost:${port}`;
+  if (cluster && !config.publicUrl) {
+    log.warn({ url }, 'cluster mode without PUBLIC_URL: other nodes send clients to this address, which only works on this machine');
+  }
   await cluster?.register(config.publicUrl ?? url);
   log.info({ url, pid: process.pid, workers: pool.pids, auth: Boolean(tokens), node: cluster?.id }, 'guise server listening');
 

@@ -153,6 +153,21 @@ describe('cluster mode (REDIS_URL): two nodes and a real Redis', () => {
     await uma.request('leave', {});
     expect(await exited, d.output()).toBe(0);
   });
+
+  it('while Redis is away, open rooms go on and take joins, new rooms are refused with a clear error; once it is back, they are placed again', async () => {
+    const port = Number(new URL(redis.url).port);
+    await redis.stop();
+    const wren = await connect(a);
+    expect(await join(wren, 'r1', 'Wren')).toMatchObject({ ok: true }); // r1 is open on A
+    const xan = await connect(a);
+    expect(await join(xan, 'r-new', 'Xan')).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringMatching(/Redis/) } });
+    redis = await startRedis(port);
+    // node-redis reconnects by itself; the nodes heartbeat again (their claims on open rooms with them).
+    await until(async () => (await listing(a.url)).nodes.length === 2);
+    let answer = await join(xan, 'r-new', 'Xan');
+    while (!answer.ok && answer.error.code === 'unavailable') answer = await join(xan, 'r-new', 'Xan');
+    expect(answer.ok || answer.error.code === 'moved').toBe(true);
+  });
 });
 
 describe('cluster mode: bad settings fail the start with a clear message', () => {

@@ -134,8 +134,8 @@ export async function joinWithMedia(client: TestClient, room: string, name: stri
 export interface RedisProcess { url: string; port: number; child: ChildProcess; stop(): Promise<void> }
 
 /** Debian's redis-server on a free loopback port, no persistence (installed by ./guise setup). */
-export async function startRedis(): Promise<RedisProcess> {
-  const port = await new Promise<number>((resolve) => {
+export async function startRedis(fixedPort?: number): Promise<RedisProcess> {
+  const port = fixedPort ?? await new Promise<number>((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = srv.address() as net.AddressInfo;
       srv.close(() => resolve(port));

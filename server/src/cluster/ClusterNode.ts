@@ -45,6 +45,8 @@ return 0`;
 
 /** At most this many claim/redirect rounds for one join: each lost race means another node settled it. */
 const MAX_ROUTE_ROUNDS = 4;
+/** A join waits no longer than this for Redis: while it is away, commands queue until it is back. */
+const ROUTE_DEADLINE_MS = 3000;
 
 export class ClusterNode {
   private timer: NodeJS.Timeout | undefined;
@@ -55,6 +57,12 @@ export class ClusterNode {
   private view: NodeLoad[] = [];
   /** Origins of nodes live within ORIGIN_MEMORY_MS (for Origin checks). */
   private remembered: string[] = [];
+  /**
+   * Rooms this node placed on others since their last heartbeat (keyed by
+   * node id, with that heartbeat's time), counted into their load so a burst
+   * of new rooms does not all land on the node that looked idlest.
+   */
+  private readonly placedOn = new Map<string, { at: number; rooms: number; peers: number }>();
   /** The last CPU reading; the first only sets the baseline (start-up work is not load). */
   private cpuSample: { at: number; seconds: number } | undefined;
   private cpu = 0;
@@ -140,38 +148,46 @@ export class ClusterNode {
     if (open && !open.isClosed) return { local: true };
     if (!this.url) throw new RequestError('unavailable', 'this node is still starting; try again');
     try {
-      for (let round = 0; round < MAX_ROUTE_ROUNDS; round++) {
-        const [owner, nodes] = await Promise.all([this.redis.get(roomKey(room)), this.readNodes()]);
-        const self = this.load();
-        const route = routeJoin(owner, [self, ...nodes.filter((n) => n.id !== self.id)], self);
-        switch (route.kind) {
-          case 'open-here':
-            return { local: true };
-          case 'claim-here':
-            if (await this.claim(room, self.id)) return { local: true };
-            break;
-          case 'claim-for':
-            if (await this.claim(room, route.node.id)) {
-              // Count it in our view at once, so the next placement before its heartbeat sees it.
-              route.node.rooms++;
-              this.log.info({ room, node: route.node.id }, 'placed a new room on another node');
-              return { local: false, url: route.node.url };
-            }
-            break;
-          case 'redirect':
-            return { local: false, url: route.node.url };
-          case 'drop-stale-claim':
-            this.log.info({ room, owner: route.owner }, 'dropping the claim of a node that is gone or draining');
-            await this.redis.eval(DELETE_IF_OWNER, { keys: [roomKey(room)], arguments: [route.owner] });
-            break;
-          case 'refuse':
-            throw new RequestError('unavailable', route.reason);
-        }
-      }
+      return await withDeadline(this.route(room), ROUTE_DEADLINE_MS, `Redis did not answer within ${ROUTE_DEADLINE_MS / 1000} s`);
     } catch (err) {
       if (err instanceof RequestError) throw err;
       this.log.warn({ room, err: (err as Error).message }, 'could not route a join through Redis');
       throw new RequestError('unavailable', 'the cluster\'s coordinator (Redis) is unreachable; try again shortly');
+    }
+  }
+
+  private async route(room: string): Promise<Placement> {
+    for (let round = 0; round < MAX_ROUTE_ROUNDS; round++) {
+      const [owner, nodes] = await Promise.all([this.redis.get(roomKey(room)), this.readNodes()]);
+      for (const n of nodes) {
+        const placed = this.placedOn.get(n.id);
+        if (placed?.at === n.at) { n.rooms += placed.rooms; n.peers += placed.peers; } else this.placedOn.delete(n.id);
+      }
+      const self = this.load();
+      const route = routeJoin(owner, [self, ...nodes.filter((n) => n.id !== self.id)], self);
+      switch (route.kind) {
+        case 'open-here':
+          return { local: true };
+        case 'claim-here':
+          if (await this.claim(room, self.id)) return { local: true };
+          break;
+        case 'claim-for':
+          if (await this.claim(room, route.node.id)) {
+            const placed = this.placedOn.get(route.node.id) ?? { at: route.node.at, rooms: 0, peers: 0 };
+            this.placedOn.set(route.node.id, { at: placed.at, rooms: placed.rooms + 1, peers: placed.peers + 1 });
+            this.log.info({ room, node: route.node.id }, 'placed a new room on another node');
+            return { local: false, url: route.node.url };
+          }
+          break;
+        case 'redirect':
+          return { local: false, url: route.node.url };
+        case 'drop-stale-claim':
+          this.log.info({ room, owner: route.owner }, 'dropping the claim of a node that is gone or draining');
+          await this.redis.eval(DELETE_IF_OWNER, { keys: [roomKey(room)], arguments: [route.owner] });
+          break;
+        case 'refuse':
+          throw new RequestError('unavailable', route.reason);
+      }
     }
     throw new RequestError('unavailable', 'could not settle which node holds this room; try again');
   }
@@ -181,8 +197,9 @@ export class ClusterNode {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    await this.beating;
     try {
+      // A heartbeat waiting on an absent Redis must not hold up the shutdown.
+      await withDeadline(this.beating ?? Promise.resolve(), 2000, 'the last heartbeat did not finish');
       const multi = this.redis.multi().del(nodeKey(this.id)).zRem(NODES, this.id);
       for (const room of this.rooms.all) multi.eval(DELETE_IF_OWNER, { keys: [roomKey(room.id)], arguments: [this.id] });
       await withDeadline(multi.exec(), 2000, 'deregistering timed out');
