@@ -19,6 +19,7 @@ describe('NodeRoute', () => {
     expect([r.url, r.atHome, r.inCluster]).toEqual([B, false, true]);
     expect(r.moved('javascript:alert(1)')).toBeUndefined();
     expect(r.moved('not a url')).toBeUndefined();
+    expect(r.moved(B)).toBeUndefined(); // sent to where it already is: a misconfigured node, not a move
     expect(r.url).toBe(B);
   });
 
@@ -38,7 +39,7 @@ describe('NodeRoute', () => {
     const r = new NodeRoute(A);
     r.joined([A, B]);
     for (let i = 0; i < QUICK_MOVES; i++) { r.lost(); expect(r.delayMs).toBe(0); }
-    r.moved(B);
+    r.moved(r.url === A ? B : A);
     expect(r.delayMs).toBe(SLOW_MOVE_MS);
     r.joined([A, B]);
     expect(r.delayMs).toBe(0);

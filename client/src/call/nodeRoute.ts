@@ -32,10 +32,14 @@ export class NodeRoute {
     if (origins.length > 0) this.known = [...new Set(origins)];
   }
 
-  /** The server answered `moved`: the origin to connect to, or undefined if `location` is not an http(s) URL. */
+  /**
+   * The server answered `moved`: the origin to connect to, or undefined if
+   * `location` is not an http(s) URL or is where we are (a node whose
+   * PUBLIC_URL names another would send us round in a circle).
+   */
   moved(location: string): string | undefined {
     const origin = originOf(location);
-    if (origin === undefined) return undefined;
+    if (origin === undefined || origin === this.current) return undefined;
     this.moves++;
     this.current = origin;
     return origin;
