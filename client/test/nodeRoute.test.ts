@@ -44,4 +44,11 @@ describe('NodeRoute', () => {
     r.joined([A, B]);
     expect(r.delayMs).toBe(0);
   });
+
+  it('after the call, the next one starts at home', () => {
+    const r = new NodeRoute(A);
+    r.moved(B);
+    r.reset();
+    expect([r.url, r.atHome]).toEqual([A, true]);
+  });
 });

@@ -239,6 +239,7 @@ export class CallSession {
     clearTimeout(this.moveTimer);
     this.dropAttempt();
     this.closeSignaling();
+    this.route.reset();
     const { video, audio, pipeline } = this.media;
     this.offDisclosure?.();
     this.offDisclosure = undefined;

@@ -54,6 +54,12 @@ export class NodeRoute {
     return this.current;
   }
 
+  /** The call is over: the next one starts at the page's own server, which places its room afresh. */
+  reset(): void {
+    this.current = this.home;
+    this.moves = 0;
+  }
+
   /** How long to wait before connecting to the node a move chose: at once, unless moves keep failing. */
   get delayMs(): number { return this.moves > QUICK_MOVES ? SLOW_MOVE_MS : 0; }
 }
