@@ -60,12 +60,12 @@ describe('cluster: nodes and Redis on loopback', () => {
   /** Both see and hear each other, and each picture is the other's camera. */
   async function inCallTogether(): Promise<void> {
     for (const [viewer, senderName, sender] of [[alice, 'Bob', 'bob'], [bob, 'Alice', 'alice']] as const) {
-      expect(await waitForRemoteVideo(viewer.page, senderName)).toEqual({ width: 640, height: 480 });
+      expect(await waitForRemoteVideo(viewer.page, senderName), `${senderName}'s video size`).toEqual({ width: 640, height: 480 });
       await waitForDecodedFrames(viewer.page, senderName, await decodedFrames(viewer.page, senderName), 15);
-      expect(bestCorrelation(await remoteThumbnail(viewer.page, senderName), frames[sender])).toBeGreaterThan(0.95);
+      expect(bestCorrelation(await remoteThumbnail(viewer.page, senderName), frames[sender]), `${senderName}'s picture vs their camera`).toBeGreaterThan(0.95);
       const audio = await remoteAudioLevel(viewer.page, senderName);
-      expect(audio.readyState).toBe('live');
-      expect(audio.rms).toBeGreaterThan(0.01);
+      expect(audio.readyState, `${senderName}'s audio track`).toBe('live');
+      expect(audio.rms, `${senderName}'s audio level`).toBeGreaterThan(0.01);
     }
   }
 
@@ -90,8 +90,8 @@ describe('cluster: nodes and Redis on loopback', () => {
     await joinCall(alice.page, a.url, room, 'Alice');
     await joinCall(bob.page, nodes.b!.url, room, 'Bob');
     // A took the room (its first joiner came through it); Bob's page moved its signaling there, without a reload.
-    expect(await callState(alice)).toEqual({ node: a.url, status: 'connected' });
-    expect(await callState(bob)).toEqual({ node: a.url, status: 'connected' });
+    expect(await callState(alice), 'Alice\'s node').toEqual({ node: a.url, status: 'connected' });
+    expect(await callState(bob), 'Bob\'s node').toEqual({ node: a.url, status: 'connected' });
     expect(bob.page.url()).toContain(nodes.b!.url);
     await inCallTogether();
   });
