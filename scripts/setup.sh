@@ -9,6 +9,8 @@ APT_PACKAGES=(
   chromium ffmpeg fonts-liberation
   # the TURN relay test (e2e/tests/turn.test.ts starts its own turnserver on loopback)
   coturn
+  # the cluster tests (server/test/cluster.test.ts, e2e/tests/cluster.test.ts) start their own redis-server on loopback
+  redis-server
 )
 
 step() { printf '\033[1m[guise]\033[0m %s\n' "$*" >&2; }

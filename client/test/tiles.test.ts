@@ -15,6 +15,7 @@ const state = (over: Partial<CallState> = {}): CallState => ({
   canRejoin: false,
   grants: null,
   locked: false,
+  node: 'http://localhost:3000',
   ...over,
 });
 

@@ -2,7 +2,8 @@
 // swap off, mesh and idn between a sender and a receiver browser); time to
 // join (signaling connected → first remote frame rendered) and the server's
 // CPU and memory (node + mediasoup workers) while a 2-peer and a 4-peer call
-// run; the swap in the lobby alone; the IDN generator. Writes JSON and prints
+// run; the extra join time through a cluster node that redirects (cluster-bench.ts,
+// BENCH_ONLY=cluster alone); the swap in the lobby alone; the IDN generator. Writes JSON and prints
 // tables.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { sampleTree } from '../lib/procstat.ts';
 import { startServer } from '../lib/server.ts';
 import { connectSignaling, type Signaling } from '@guise/client/call/signaling';
 import { benchCall, type CallBenchResult } from './call-bench.ts';
+import { benchCluster, type ClusterBenchResult, printCluster } from './cluster-bench.ts';
 import { benchIdn } from './idn-bench.ts';
 import { benchSwap } from './swap-bench.ts';
 import { fakeCamera, type CameraName } from '../lib/y4m.ts';
@@ -102,6 +104,17 @@ async function runCall(peers: number, bots = 0) {
   }
 }
 
+// BENCH_ONLY=cluster: the redirected-vs-direct join table alone (two nodes and a Redis on loopback).
+const runCluster = (): Promise<ClusterBenchResult | { error: string }> => benchCluster().catch((err: Error) => ({ error: err.stack ?? err.message }));
+if (process.env.BENCH_ONLY === 'cluster') {
+  const cluster = await runCluster();
+  const out = path.join(repoRoot, 'bench-results/bench-cluster.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cluster }, null, 2));
+  printCluster(cluster);
+  process.exit('error' in cluster ? 1 : 0);
+}
+
 const callServer = await startServer({ LOG_LEVEL: 'warn' });
 const call: CallBenchResult | { error: string } = await benchCall(callServer, SECONDS)
   .catch((err: Error) => ({ error: err.stack ?? err.message }))
@@ -116,6 +129,7 @@ const results = [];
 for (const peers of [2, 4]) results.push(await runCall(peers));
 // A bounded load: two browsers and as many signaling bots as the room still holds (16 peers).
 results.push(await runCall(2, 14));
+const cluster = await runCluster();
 const swapServer = await startServer({ LOG_LEVEL: 'warn' });
 const swap = await benchSwap(swapServer, Math.min(SECONDS, 20)).finally(() => swapServer.stop());
 const idn = await benchIdn();
@@ -126,13 +140,14 @@ const guided = { ...idn.guided, generatorToLandmarksRatio: ratio(idn.guided.gene
 
 const out = path.join(repoRoot, 'bench-results/bench.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call, joins: results, swap, idn: { ...idn, guided }, landmarksMs }, null, 2));
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call, joins: results, cluster, swap, idn: { ...idn, guided }, landmarksMs }, null, 2));
 printCall(call);
 console.log('Joining calls (server process tree: node + mediasoup workers)');
 console.table(results.map((r) => ({
   peers: r.peers, 'signaling bots': r.bots, 'join ms (median)': r.joinMsMedian, 'server CPU %': r.serverCpuPercent,
   'server RSS MiB': r.serverRssMiB, 'peak RSS MiB': r.serverPeakRssMiB,
 })));
+printCluster(cluster);
 console.log('Face swap in the lobby alone (one browser, 640×480 fake camera, medians of 1-s windows)');
 console.table(swap.map((r) => ({
   engine: r.engine, 'fps in': r.fpsIn, 'fps out': r.fpsOut, 'landmarks ms': r.landmarksMs, 'engine ms': r.engineMs,

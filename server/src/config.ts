@@ -1,4 +1,5 @@
 // Server configuration, read once from the environment.
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { z } from 'zod';
 import type { TurnConfig } from './auth/turnCredentials.ts';
@@ -49,6 +50,16 @@ const Env = z.object({
   TURN_SECRET: z.string().min(16, 'TURN_SECRET must be at least 16 characters').optional(),
   /** How long a peer's TURN credentials stay valid. */
   TURN_TTL_S: z.coerce.number().int().min(60).max(7 * 86400).default(86400),
+  /** Cluster mode: redis:// or rediss:// URL of the Redis that holds the node registry and the room → node map. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// or rediss:// URL' }).optional(),
+  /** This node's name in the cluster; default: host name, pid and a random suffix. */
+  NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'NODE_ID must be 1-64 letters, digits, ".", "_" or "-"').optional(),
+  /** Peers this node holds before it refuses new rooms (cluster mode). */
+  NODE_CAPACITY: z.coerce.number().int().min(1).optional(),
+  /** A node (and its room claims) not heard from this long is dead; it heartbeats three times as often. */
+  NODE_TTL_S: z.coerce.number().min(1).max(300).default(6),
+  /** Cluster mode: after SIGTERM, how long open rooms may go on before the node closes them and exits. */
+  DRAIN_TIMEOUT_S: z.coerce.number().min(0).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -70,6 +81,16 @@ export interface Config {
   metricsToken: string | undefined;
   /** Undefined: no TURN; browsers reach the media server directly. */
   turn: TurnConfig | undefined;
+  /** Undefined: one process, no Redis (the default). */
+  cluster: ClusterConfig | undefined;
+}
+
+export interface ClusterConfig {
+  redisUrl: string;
+  nodeId: string;
+  capacity: number | null;
+  ttlMs: number;
+  drainTimeoutMs: number;
 }
 
 export interface Limits {
@@ -83,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = Env.parse(env);
   if (e.RTC_MIN_PORT > e.RTC_MAX_PORT) throw new Error('RTC_MIN_PORT is above RTC_MAX_PORT');
   if (e.RTC_PORT !== undefined && e.RTC_PORT + e.MEDIASOUP_WORKERS - 1 > 65535) throw new Error('RTC_PORT + MEDIASOUP_WORKERS - 1 is above 65535');
+  if (!e.REDIS_URL && (e.NODE_ID || e.NODE_CAPACITY)) throw new Error('NODE_ID and NODE_CAPACITY are for cluster mode: set REDIS_URL too');
   if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) throw new Error('set both TLS_CERT and TLS_KEY, or neither');
   const turnUrls = e.TURN_URLS?.split(',').map((u) => u.trim()).filter(Boolean) ?? [];
   if ((turnUrls.length > 0) !== Boolean(e.TURN_SECRET)) throw new Error('set both TURN_URLS and TURN_SECRET, or neither');
@@ -111,6 +133,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     mediaTimeoutMs: e.MEDIA_TIMEOUT_MS,
     metricsToken: e.METRICS_TOKEN,
+    cluster: e.REDIS_URL
+      ? {
+        redisUrl: e.REDIS_URL,
+        nodeId: e.NODE_ID ?? `${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'node'}-${process.pid}-${randomBytes(3).toString('hex')}`,
+        capacity: e.NODE_CAPACITY ?? null,
+        ttlMs: e.NODE_TTL_S * 1000,
+        drainTimeoutMs: e.DRAIN_TIMEOUT_S * 1000,
+      }
+      : undefined,
     turn: e.TURN_SECRET && turnUrls.length > 0 ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSeconds: e.TURN_TTL_S } : undefined,
   };
 }

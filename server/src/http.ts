@@ -15,8 +15,16 @@ export interface Health { ok: boolean; [key: string]: unknown }
 export type HealthProbe = () => Health | Promise<Health>;
 /** The Prometheus text and its content type. */
 export type MetricsProbe = () => Promise<{ contentType: string; body: string }>;
+/** Cluster mode: the nodes and every node's rooms, and closing a room wherever it lives. */
+export interface ClusterProbe { list(): Promise<unknown>; closeRoom(id: string): Promise<void> }
 
-export function createHttpServer(config: Config, probes: { health: HealthProbe; metrics?: MetricsProbe }, log: Logger): http.Server {
+export function createHttpServer(
+  config: Config,
+  probes: { health: HealthProbe; metrics?: MetricsProbe; cluster?: ClusterProbe },
+  log: Logger,
+  /** Other origins the page may connect to (a cluster's nodes), read per response. */
+  connectOrigins: () => readonly string[] = () => [],
+): http.Server {
   const serveClient = config.clientDist && fs.existsSync(config.clientDist)
     ? staticFiles({
       root: config.clientDist,
@@ -29,8 +37,8 @@ export function createHttpServer(config: Config, probes: { health: HealthProbe; 
   const idnModel = config.idnModelDir ? staticFiles({ root: config.idnModelDir, log }) : undefined;
 
   const route = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    setSecurityHeaders(res);
-    const pathname = (req.url ?? '/').split('?')[0];
+    setSecurityHeaders(res, connectOrigins());
+    const pathname = (req.url ?? '/').split('?')[0] ?? '/';
     if (pathname === '/healthz') {
       const report = await probes.health();
       res.writeHead(report.ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
@@ -45,6 +53,10 @@ export function createHttpServer(config: Config, probes: { health: HealthProbe; 
       }
       const { contentType, body } = await probes.metrics();
       res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' }).end(body);
+      return;
+    }
+    if (probes.cluster && (pathname === '/cluster' || pathname.startsWith('/cluster/'))) {
+      await clusterRoute(req, res, pathname, probes.cluster, config.metricsToken);
       return;
     }
     if (idnModel && req.url?.startsWith('/models/idn/')) {
@@ -63,6 +75,27 @@ export function createHttpServer(config: Config, probes: { health: HealthProbe; 
   return config.tls
     ? https.createServer({ cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) }, handle)
     : http.createServer(handle);
+}
+
+/**
+ * GET /cluster lists the nodes and every node's rooms; POST
+ * /cluster/rooms/NAME/close closes that room on whichever node holds it.
+ * Both are for the operator, as /metrics is; a POST that names an Origin
+ * came from a web page (a forged form), so it is refused.
+ */
+async function clusterRoute(req: http.IncomingMessage, res: http.ServerResponse, pathname: string, cluster: ClusterProbe, token: string | undefined) {
+  const json = (status: number, body: unknown) =>
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(body));
+  if (!metricsAllowed(req, token)) { json(403, { error: 'for this machine, or a request with "Authorization: Bearer <METRICS_TOKEN>"' }); return; }
+  if (pathname === '/cluster' && req.method === 'GET') { json(200, await cluster.list()); return; }
+  const close = /^\/cluster\/rooms\/([A-Za-z0-9_-]{1,64})\/close$/.exec(pathname);
+  if (close && req.method === 'POST') {
+    if (req.headers.origin !== undefined) { json(403, { error: 'not from a web page' }); return; }
+    await cluster.closeRoom(close[1]!);
+    json(200, { closed: close[1] });
+    return;
+  }
+  json(404, { error: 'GET /cluster, or POST /cluster/rooms/NAME/close' });
 }
 
 /** Room and peer counts are not for everyone: a bearer token when one is set, else only from loopback. */

@@ -1,5 +1,6 @@
 // Real parts for server tests: a real mediasoup worker, a real socket.io server.
 import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket } from 'socket.io-client';
@@ -128,4 +129,38 @@ export async function joinWithMedia(client: TestClient, room: string, name: stri
     transportId: send.id, kind: 'audio', rtpParameters: opusRtpParameters(ssrc), appData: { source: 'mic', synthetic: false },
   })).producerId;
   return { joined, send, recv, producerId };
+}
+
+export interface RedisProcess { url: string; port: number; child: ChildProcess; stop(): Promise<void> }
+
+/** Debian's redis-server on a free loopback port, no persistence (installed by ./guise setup). */
+export async function startRedis(fixedPort?: number): Promise<RedisProcess> {
+  const port = fixedPort ?? await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+  const child = spawn(process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let printed = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', (err) => reject(new Error(`redis-server could not start (./guise setup installs it): ${err.message}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      printed += d.toString();
+      if (printed.includes('Ready to accept connections')) resolve();
+    });
+    void exited.then(() => reject(new Error(`redis-server exited:\n${printed}`)));
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkJoinClaims, parseTtl } from '../src/auth/joinClaims.ts';
 import { nameKey, normaliseDisplayName } from '../src/rooms/displayName.ts';
 import { rtpParametersProblem } from '../src/rooms/rtpChecks.ts';
+import { CONTENT_SECURITY_POLICY, contentSecurityPolicy } from '../src/http/securityHeaders.ts';
 import { originAllowed } from '../src/signaling/origin.ts';
 import { TokenBucket } from '../src/signaling/TokenBucket.ts';
 
@@ -89,6 +90,21 @@ describe('originAllowed', () => {
     const listed = { ...own, allowed: ['https://a.example'] };
     expect(originAllowed('https://a.example', 'x', listed)).toBe(true);
     expect(originAllowed('http://x', 'x', listed)).toBe(false);
+  });
+  it('in a cluster, also allows the live nodes\' origins (a page one node served, sent to another for its room)', () => {
+    const cluster = { ...own, allowed: ['https://a.example'], clusterOrigins: () => ['http://node-b.test:3001'] };
+    expect(originAllowed('http://node-b.test:3001', 'x', cluster)).toBe(true);
+    expect(originAllowed('http://node-c.test:3001', 'x', cluster)).toBe(false);
+  });
+});
+
+describe('contentSecurityPolicy', () => {
+  it('without other nodes is the fixed policy', () => expect(contentSecurityPolicy([])).toBe(CONTENT_SECURITY_POLICY));
+  it('lets the page connect to the cluster\'s other nodes over http(s) and ws(s), and drops anything that is not a bare origin', () => {
+    const csp = contentSecurityPolicy(['http://node-b.test:3001', 'https://c.example', "https://x.example; script-src 'unsafe-inline'", 'https://d.example/path']);
+    expect(csp).toContain("connect-src 'self' http://node-b.test:3001 ws://node-b.test:3001 https://c.example wss://c.example blob: data:;");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('d.example');
   });
 });
 

@@ -154,6 +154,8 @@ export const responses = {
     peerId: Id, rtpCapabilities: RtpCapabilities, peers: z.array(PeerInfo), producers: z.array(ProducerInfo), grants: Grants.optional(),
     locked: z.boolean().optional(),
     iceServers: z.array(IceServer).max(8).optional(),
+    /** In a cluster: every live node's address, for reaching the room again if this node goes away. */
+    nodes: z.array(z.url({ protocol: /^https?$/ })).max(64).optional(),
   }),
   createTransport: TransportOptions,
   connectTransport: Done,
@@ -188,18 +190,21 @@ export const errorCodes = [
   'rate_limited', // too many messages too fast; the connection stays open
   'limit_reached', // a per-peer or per-connection budget is spent
   'room_locked', // a room admin locked the room: no new joins
+  'moved', // cluster: another node holds (or will hold) this room; `location` is its address, join there
+  'unavailable', // cluster: no node can take a new room now, or the coordinator is unreachable
   'internal',
 ] as const;
 export const ErrorCode = z.enum(errorCodes);
 export type ErrorCode = z.infer<typeof ErrorCode>;
-export const RequestFailure = z.object({ code: ErrorCode, message: z.string() });
+/** `location` comes with `moved`: the node (an http(s) origin) to connect to and send the same join. */
+export const RequestFailure = z.object({ code: ErrorCode, message: z.string(), location: z.url({ protocol: /^https?$/ }).optional() });
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: z.infer<typeof RequestFailure> };
 
 const ProducerEvent = z.object({ producerId: Id, peerId: Id });
 
 /** Why the server closed a room. */
-export const RoomCloseReason = z.enum(['media_worker_died', 'server_shutdown']);
+export const RoomCloseReason = z.enum(['media_worker_died', 'server_shutdown', 'closed_by_operator']);
 export type RoomCloseReason = z.infer<typeof RoomCloseReason>;
 
 /** Server → client notifications, named by what happened. */

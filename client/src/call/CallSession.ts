@@ -16,13 +16,15 @@ import {
   connectionLostMessage, disconnectedMessage, failedMessage, hostMutedMessage, joinRefusal, removedByHostMessage,
   roomClosedMessage, unreachableMessage,
 } from './messages.ts';
+import { NodeRoute } from './nodeRoute.ts';
 import { connectSignaling, SignalingError, type ConnectionState, type Signaling, type StateCause } from './signaling.ts';
 import type { CallState, CallStatus, JoinOptions, RemotePeer } from './types.ts';
 
 export type { CallState, CallStatus, JoinOptions, RemotePeer } from './types.ts';
 
 export interface CallSessionDeps {
-  connect: () => Signaling;
+  /** Opens signaling to the page's server, or to `url`: another node of a cluster. */
+  connect: (url?: string) => Signaling;
   createDevice: () => Promise<Device>;
   createPipeline: VideoPipelineFactory;
   /** Named in "can't reach the server" messages. */
@@ -101,15 +103,20 @@ export class CallSession {
   private hostMuted = { audio: false, video: false };
   /** Which peers' video has ever been declared synthetic in this call. */
   private readonly disclosures = new DisclosureHistory();
+  /** Which node the signaling talks to: the page's server, or the cluster node holding the room. */
+  private readonly route: NodeRoute;
+  /** A move to another node waiting for its delay. */
+  private moveTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(deps: Partial<CallSessionDeps> = {}) {
     this.deps = {
-      connect: deps.connect ?? (() => connectSignaling()),
+      connect: deps.connect ?? ((url) => connectSignaling(url)),
       createDevice: deps.createDevice ?? (() => Device.factory()),
       createPipeline: deps.createPipeline ?? createVideoPipeline,
       serverUrl: deps.serverUrl ?? (typeof location === 'undefined' ? 'this address' : location.origin),
       forceRelay: deps.forceRelay ?? false,
     };
+    this.route = new NodeRoute(this.deps.serverUrl);
     this.current = this.snapshot();
   }
 
@@ -229,8 +236,10 @@ export class CallSession {
    */
   private release(notice: string | null): void {
     this.wantInRoom = false;
+    clearTimeout(this.moveTimer);
     this.dropAttempt();
     this.closeSignaling();
+    this.route.reset();
     const { video, audio, pipeline } = this.media;
     this.offDisclosure?.();
     this.offDisclosure = undefined;
@@ -271,6 +280,12 @@ export class CallSession {
       try {
         joined = await sig.request('join', { room, displayName, ...(token ? { token } : {}) });
       } catch (err) {
+        // A cluster node that does not hold the room names the one that does: the same join goes there.
+        if (!a.closed && err instanceof SignalingError && err.code === 'moved' && err.location && this.route.moved(err.location)) {
+          globalThis.performance?.mark?.('guise:moved');
+          this.moveNode(null);
+          return;
+        }
         // Refusals the person must act on (a new link, another name, a word with the host) go back to the lobby.
         const refusal = a.closed ? undefined : joinRefusal(err);
         if (refusal) { this.release(refusal); return; }
@@ -281,6 +296,7 @@ export class CallSession {
       a.grants = joined.grants ?? null;
       a.locked = joined.locked ?? false;
       a.iceServers = joined.iceServers ?? [];
+      this.route.joined(joined.nodes);
       for (const p of joined.producers) this.disclosures.note(p.peerId, p.appData);
       for (const p of joined.peers) if (!a.peers.has(p.id)) a.peers.set(p.id, p);
       // In the room again: connection trouble is over. Errors from here on stick.
@@ -482,9 +498,26 @@ export class CallSession {
 
   // --- the socket ---------------------------------------------------------
 
+  /**
+   * Reconnects to the node the route chose (after `moved`, or after losing
+   * a node of a cluster) and joins there; at once, or after a pause once
+   * moves keep failing (a dead node's claim on the room runs out meanwhile).
+   */
+  private moveNode(notice: string | null): void {
+    this.dropAttempt();
+    this.closeSignaling();
+    clearTimeout(this.moveTimer);
+    this.update({ status: this.status === 'connected' || this.status === 'reconnecting' ? 'reconnecting' : 'connecting', error: notice ?? this.error });
+    this.moveTimer = setTimeout(() => {
+      if (!this.wantInRoom) return;
+      this.openSignaling();
+      this.enterRoom();
+    }, this.route.delayMs);
+  }
+
   private openSignaling(): void {
     this.closeSignaling();
-    const sig = this.deps.connect();
+    const sig = this.route.atHome ? this.deps.connect() : this.deps.connect(this.route.url);
     this.signaling = sig;
     this.signalingOff = [
       sig.onState((state, cause) => this.onConnectionState(sig, state, cause)),
@@ -551,7 +584,13 @@ export class CallSession {
 
   private onConnectionState(sig: Signaling, state: ConnectionState, cause?: StateCause): void {
     if (sig !== this.signaling || !this.wantInRoom) return;
-    const unreachable = cause?.type === 'connect_error' ? unreachableMessage(this.deps.serverUrl) : undefined;
+    const unreachable = cause?.type === 'connect_error' ? unreachableMessage(this.route.url) : undefined;
+    // In a cluster, a node that can't be reached or was lost is left for the next: it holds the room now or names who does.
+    if (this.route.inCluster && (state === 'reconnecting' || (state === 'connecting' && cause?.type === 'connect_error'))) {
+      this.route.lost();
+      this.moveNode(state === 'reconnecting' ? connectionLostMessage : null);
+      return;
+    }
     switch (state) {
       case 'connected':
         // After a reconnect the server has forgotten us: join afresh.
@@ -609,6 +648,7 @@ export class CallSession {
       locked: a?.locked ?? false,
       error: this.error,
       canRejoin: this.status === 'closed' || this.status === 'disconnected',
+      node: this.route.url,
     };
   }
 

@@ -12,6 +12,7 @@ export const disconnectedMessage = 'Disconnected from the server.';
 const closeReasons: Record<RoomCloseReason, string> = {
   media_worker_died: 'its media server stopped',
   server_shutdown: 'the server is shutting down',
+  closed_by_operator: 'the service\'s operator closed it',
 };
 
 export function roomClosedMessage(reason: string): string {

@@ -19,7 +19,8 @@ export type SignalingErrorCode = ErrorCode | 'timeout' | 'disconnected' | 'bad_r
 
 export class SignalingError extends Error {
   override readonly name = 'SignalingError';
-  constructor(readonly code: SignalingErrorCode, message: string) {
+  /** With `moved`: the node (an http(s) origin) that holds the room. */
+  constructor(readonly code: SignalingErrorCode, message: string, readonly location?: string) {
     super(message);
   }
 }
@@ -41,11 +42,17 @@ export interface Signaling {
 
 export const REQUEST_TIMEOUT_MS = 10_000;
 
-/** Connects to the server that served the page (or `url`). */
+/**
+ * Connects to the server that served the page, or to `url` (another node of
+ * a cluster). WebSocket first: a cluster node accepts nothing else, so no
+ * request of a session can land on another node behind a load balancer. To
+ * the page's own server, long-polling is the fallback for proxies that block
+ * WebSockets (a single server accepts it); retries go on forever.
+ */
 export function connectSignaling(url?: string): Signaling {
-  // socket.io's defaults (long-polling, then upgrade; retry forever) work
-  // through proxies that block websockets.
-  return createSignaling(url ? io(url) : io());
+  return createSignaling(url
+    ? io(url, { transports: ['websocket'], forceNew: true })
+    : io({ transports: ['websocket', 'polling'], tryAllTransports: true }));
 }
 
 export function createSignaling(socket: Socket, timeoutMs = REQUEST_TIMEOUT_MS): Signaling {
@@ -157,7 +164,7 @@ function readAck<N extends RequestName>(name: N, ack: unknown): Responses[N] {
   if (ack.ok === false) {
     const error = RequestFailure.safeParse(ack.error);
     throw error.success
-      ? new SignalingError(error.data.code, error.data.message)
+      ? new SignalingError(error.data.code, error.data.message, error.data.location)
       : new SignalingError('internal', `${name} failed (${describe(error.error)})`);
   }
   const data = answerSchemas[name].safeParse(ack.data);

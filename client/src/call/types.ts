@@ -48,6 +48,8 @@ export interface CallState {
   grants: Grants | null;
   /** A room admin locked the room: nobody new gets in. */
   locked: boolean;
+  /** The server (cluster node) the call's signaling talks to, as an origin. */
+  node: string;
 }
 
 export interface JoinOptions {

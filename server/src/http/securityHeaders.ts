@@ -24,8 +24,20 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function setSecurityHeaders(res: http.ServerResponse): void {
-  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+/**
+ * The policy with extra connect-src origins: in a cluster, the other nodes',
+ * since a page served by one node may be sent to another for its room
+ * over a WebSocket. An http: source does not match ws: URLs (only 'self'
+ * does), so each origin goes in twice: http(s) and ws(s).
+ */
+export function contentSecurityPolicy(connectOrigins: readonly string[] = []): string {
+  const extra = connectOrigins.filter((o) => /^https?:\/\/[^\s;,'/]+$/.test(o)).flatMap((o) => [o, o.replace(/^http/, 'ws')]);
+  if (extra.length === 0) return CONTENT_SECURITY_POLICY;
+  return CONTENT_SECURITY_POLICY.replace("connect-src 'self' blob: data:", `connect-src 'self' ${extra.join(' ')} blob: data:`);
+}
+
+export function setSecurityHeaders(res: http.ServerResponse, connectOrigins: readonly string[] = []): void {
+  res.setHeader('Content-Security-Policy', contentSecurityPolicy(connectOrigins));
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
   // For browsers that predate frame-ancestors.

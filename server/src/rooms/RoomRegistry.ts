@@ -1,11 +1,13 @@
 // Finds or creates rooms by name. Anyone can host: joining an unknown room
 // creates it on the least-loaded media worker; an empty room goes away.
+import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.ts';
 import { withTimeout } from '../media/timeout.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import { DEFAULT_MEDIA_TIMEOUT_MS, Room } from './Room.ts';
 
-export class RoomRegistry {
+/** 'closed' tells the cluster node (if any) to give up its claim on the room. */
+export class RoomRegistry extends EventEmitter<{ closed: [id: string] }> {
   private readonly rooms = new Map<string, Room>();
   /** Router creation is async; concurrent joins of a new room must share one. */
   private readonly pending = new Map<string, Promise<Room>>();
@@ -14,7 +16,7 @@ export class RoomRegistry {
     private readonly pool: WorkerPool,
     private readonly log: Logger,
     private readonly mediaTimeoutMs = DEFAULT_MEDIA_TIMEOUT_MS,
-  ) {}
+  ) { super(); }
 
   get size(): number { return this.rooms.size; }
   get all(): Iterable<Room> { return this.rooms.values(); }
@@ -41,7 +43,11 @@ export class RoomRegistry {
     const { router, webRtcServer } = await withTimeout(this.pool.createRouter(), this.mediaTimeoutMs, 'open the room', (late) => late.router.close());
     const room = new Room(id, router, webRtcServer, this.log, this.mediaTimeoutMs);
     this.rooms.set(id, room);
-    room.once('close', () => { if (this.rooms.get(id) === room) this.rooms.delete(id); });
+    room.once('close', () => {
+      if (this.rooms.get(id) !== room) return;
+      this.rooms.delete(id);
+      this.emit('closed', id);
+    });
     return room;
   }
 }

@@ -6,6 +6,7 @@ import type { Socket } from 'socket.io';
 import { type Ack, type ErrorCode, isRequestName, type RequestData, type RequestName, requests, type Responses } from '@guise/shared';
 import { GUEST_GRANTS, type Grants, OPEN_ROOM_GRANTS } from '../auth/joinClaims.ts';
 import type { JoinTokens } from '../auth/joinTokens.ts';
+import type { ClusterNode } from '../cluster/ClusterNode.ts';
 import { type TurnConfig, turnCredentials } from '../auth/turnCredentials.ts';
 import type { Limits } from '../config.ts';
 import { RequestError } from '../errors.ts';
@@ -34,6 +35,8 @@ export interface SignalingContext {
   limits: Limits;
   /** Undefined: no TURN server; joins get no iceServers. */
   turn?: TurnConfig | undefined;
+  /** Set in cluster mode (REDIS_URL): a join for a room held elsewhere is answered `moved`. */
+  cluster?: ClusterNode | undefined;
 }
 
 export class Connection {
@@ -137,6 +140,11 @@ export class Connection {
       if (!this.roomsJoined.has(roomId) && this.roomsJoined.size >= MAX_ROOMS_PER_CONNECTION) {
         throw new RequestError('limit_reached', `one connection may join at most ${MAX_ROOMS_PER_CONNECTION} rooms; reconnect`);
       }
+      const cluster = this.ctx.cluster;
+      if (cluster) {
+        const where = await cluster.place(roomId);
+        if (!where.local) throw new RequestError('moved', 'this room is held by another node: connect there and send the same join', where.url);
+      }
       const room = await this.ctx.rooms.getOrCreate(roomId);
       if (this.lifetime.signal.aborted) {
         if (room.peerCount === 0) room.close('empty');
@@ -155,6 +163,7 @@ export class Connection {
       // Credentials per peer and per join, so each expires on its own and names who used it in coturn's log.
       const turn = this.ctx.turn;
       if (turn) response.iceServers = [turnCredentials(turn, peer.id, Math.floor(Date.now() / 1000))];
+      if (cluster) response.nodes = cluster.origins();
       // A room closed under us (worker died), or a room admin removing us, drops the membership so a rejoin works.
       const onClose = () => {
         if (this.membership?.peer !== peer) return;
@@ -204,7 +213,7 @@ export class Connection {
   }
 
   private toFailure(event: string, err: unknown): Ack<never> {
-    if (err instanceof RequestError) return fail(err.code, err.message);
+    if (err instanceof RequestError) return fail(err.code, err.message, err.location);
     // Anything else is our bug: log it in full, tell the client little.
     this.log.error({ event, err }, 'request failed');
     return fail('internal', 'internal server error');
@@ -215,6 +224,6 @@ export function inviteUrl(base: string, room: string, token: string): string {
   return `${base}/?${new URLSearchParams({ room, token }).toString()}`;
 }
 
-function fail(code: ErrorCode, message: string): Ack<never> {
-  return { ok: false, error: { code, message } };
+function fail(code: ErrorCode, message: string, location?: string): Ack<never> {
+  return { ok: false, error: location === undefined ? { code, message } : { code, message, location } };
 }

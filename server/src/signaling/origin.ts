@@ -13,10 +13,14 @@ export interface OriginPolicy {
   /** PUBLIC_URL's origin, counted as the server's own. */
   publicOrigin: string | undefined;
   tls: boolean;
+  /** In a cluster: the nodes' origins (dead ones' too). A page one node served may be sent to another for its room. */
+  clusterOrigins?: () => readonly string[];
 }
 
 export function originAllowed(origin: string | undefined, host: string | undefined, policy: OriginPolicy): boolean {
   if (origin === undefined) return true;
+  // Nodes register themselves in Redis, which only the operator's machines can write: they are this app.
+  if (policy.clusterOrigins?.().includes(origin)) return true;
   if (policy.allowed) return policy.allowed.includes(origin);
   if (origin === policy.publicOrigin) return true;
   return host !== undefined && origin === `${policy.tls ? 'https' : 'http'}://${host}`;
