@@ -9,6 +9,8 @@ APT_PACKAGES=(
   chromium ffmpeg fonts-liberation
   # the TURN relay test (e2e/tests/turn.test.ts starts its own turnserver on loopback)
   coturn
+  # the WHIP ingest test (e2e/tests/whip.test.ts publishes a GStreamer test pattern with it)
+  simple-whip-client
 )
 
 step() { printf '\033[1m[guise]\033[0m %s\n' "$*" >&2; }

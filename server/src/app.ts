@@ -11,6 +11,7 @@ import { createMetrics } from './metrics.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { Connection, type SignalingContext } from './signaling/Connection.ts';
 import { originAllowed } from './signaling/origin.ts';
+import { MediaSessions } from './webrtcHttp/MediaSessions.ts';
 
 export interface App {
   url: string;
@@ -28,6 +29,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const pool = await WorkerPool.create({ size: config.workers, rtc: config.rtc, log });
   const rooms = new RoomRegistry(pool, log, config.mediaTimeoutMs);
   const metrics = createMetrics(rooms, pool, WORKER_PROBE_TIMEOUT_MS);
+  const tokens = config.authSecret ? new JoinTokens(config.authSecret) : undefined;
+  const sessions = new MediaSessions(log.child({ part: 'webrtc-http' }));
   const httpServer = createHttpServer(config, {
     // Liveness only: how many rooms are open is no business of an anonymous caller (/metrics has it).
     async health() {
@@ -35,12 +38,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       return { ok: workers.length > 0 && workers.every((w) => w.alive), workers };
     },
     async metrics() { return { contentType: metrics.contentType, body: await metrics.metrics() }; },
+    webRtc: { rooms, sessions, tokens, sessionsPerIp: config.limits.connectionsPerIp, log: log.child({ part: 'webrtc-http' }) },
   }, log.child({ part: 'http' }));
 
   if (!config.authSecret) {
     log.warn('GUISE_AUTH_SECRET is unset: every room is open to anyone who can reach this server (see README, "Join tokens")');
   }
-  const tokens = config.authSecret ? new JoinTokens(config.authSecret) : undefined;
   const originPolicy = { allowed: config.allowedOrigins, publicOrigin: config.publicUrl && new URL(config.publicUrl).origin, tls: Boolean(config.tls) };
   // Signaling messages are small; a big one is an attack or a bug.
   const io = new SocketServer(httpServer, {

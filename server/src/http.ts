@@ -1,4 +1,4 @@
-// HTTP(S): the built client, /healthz, /metrics, and the socket.io endpoint.
+// HTTP(S): the built client, /healthz, /metrics, WHIP and WHEP, and the socket.io endpoint.
 // Every response carries the security headers; no request can end the process.
 import { timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
@@ -9,6 +9,7 @@ import { inRequestScope } from './http/requestScope.ts';
 import { setSecurityHeaders } from './http/securityHeaders.ts';
 import { type RequestListener, staticFiles } from './http/staticFiles.ts';
 import type { Logger } from './log.ts';
+import { handleWebRtcHttp, parseWebRtcPath, type WebRtcHttpContext } from './webrtcHttp/routes.ts';
 
 /** What /healthz reports; `ok: false` answers 503. */
 export interface Health { ok: boolean; [key: string]: unknown }
@@ -16,7 +17,7 @@ export type HealthProbe = () => Health | Promise<Health>;
 /** The Prometheus text and its content type. */
 export type MetricsProbe = () => Promise<{ contentType: string; body: string }>;
 
-export function createHttpServer(config: Config, probes: { health: HealthProbe; metrics?: MetricsProbe }, log: Logger): http.Server {
+export function createHttpServer(config: Config, probes: { health: HealthProbe; metrics?: MetricsProbe; webRtc?: WebRtcHttpContext }, log: Logger): http.Server {
   const serveClient = config.clientDist && fs.existsSync(config.clientDist)
     ? staticFiles({
       root: config.clientDist,
@@ -45,6 +46,11 @@ export function createHttpServer(config: Config, probes: { health: HealthProbe; 
       }
       const { contentType, body } = await probes.metrics();
       res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' }).end(body);
+      return;
+    }
+    const webRtcRoute = probes.webRtc && parseWebRtcPath(pathname ?? '/');
+    if (webRtcRoute) {
+      await handleWebRtcHttp(probes.webRtc!, webRtcRoute)(req, res);
       return;
     }
     if (idnModel && req.url?.startsWith('/models/idn/')) {

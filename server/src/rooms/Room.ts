@@ -16,6 +16,7 @@ import { RequestError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { withTimeout } from '../media/timeout.ts';
 import type { Peer, TransportAppData } from './Peer.ts';
+import { nameKey } from './displayName.ts';
 import { rtpParametersProblem } from './rtpChecks.ts';
 
 /** Bounds that stop one client from exhausting the media worker. */
@@ -53,6 +54,15 @@ export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
   get peerCount(): number { return this.peers.size; }
   /** The peers, for metrics. */
   get members(): Iterable<Peer> { return this.peers.values(); }
+  /** What the router speaks: WHIP and WHEP sessions map SDP offers onto it. */
+  get rtpCapabilities(): types.RtpCapabilities { return this.router.rtpCapabilities; }
+
+  /** The member called `name` (names that look alike match, as for name_taken). */
+  memberNamed(name: string): Peer | undefined {
+    const key = nameKey(name);
+    for (const p of this.peers.values()) if (p.nameKey === key) return p;
+    return undefined;
+  }
 
   join(peer: Peer): Responses['join'] {
     this.assertOpen();
@@ -126,8 +136,12 @@ export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
     return { producerId: producer.id };
   }
 
-  /** The consumer starts paused; the client resumes it once it is ready to render, so no keyframe is lost. */
-  async consume(peer: Peer, { transportId, producerId, rtpCapabilities }: RequestData<'consume'>): Promise<Responses['consume']> {
+  /**
+   * The consumer starts paused; the client resumes it once it is ready to
+   * render, so no keyframe is lost. `mid` is a WHEP offer's own for the m-line
+   * (mediasoup numbers them otherwise).
+   */
+  async consume(peer: Peer, { transportId, producerId, rtpCapabilities }: RequestData<'consume'>, mid?: string): Promise<Responses['consume']> {
     if (!peer.grants.canSubscribe) throw new RequestError('forbidden', 'your token does not allow receiving');
     const transport = this.transportOf(peer, transportId, 'recv');
     const owner = this.producerOwner(producerId);
@@ -147,7 +161,7 @@ export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
     let consumer: types.Consumer;
     try {
       consumer = await this.timed(
-        media(() => transport.consume({ producerId, rtpCapabilities: caps, paused: true })),
+        media(() => transport.consume({ producerId, rtpCapabilities: caps, paused: true, ...(mid === undefined ? {} : { mid }) })),
         'start the consumer', (late) => late.close(),
       );
     } catch (err) {
