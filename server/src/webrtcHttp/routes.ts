@@ -123,8 +123,10 @@ async function dispatch(ctx: WebRtcHttpContext, { kind, segments }: { kind: 'whi
   res.writeHead(201, {
     'Content-Type': 'application/sdp',
     Location: location,
+    // Names this session's ICE parameters (RFC 9725 §4.3.1); there is no ICE restart, so it never changes.
+    ETag: `"${created.session.id}"`,
     'Cache-Control': 'no-store',
-    'Access-Control-Expose-Headers': 'Location',
+    'Access-Control-Expose-Headers': 'Location, ETag',
   }).end(created.answer);
 }
 

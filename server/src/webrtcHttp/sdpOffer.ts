@@ -105,7 +105,8 @@ function offeredMedia(m: MediaDescription, index: number): OfferedMedia {
     ssrc: ssrc && ssrc > 0 && ssrc < 2 ** 32 ? ssrc : undefined,
     rtxSsrc: fidRtx && fidRtx > 0 && fidRtx < 2 ** 32 ? fidRtx : undefined,
     cname: cname?.slice(0, 255),
-    usable: kind !== undefined && m.port !== 0 && m.protocol.includes('RTP'),
+    // Port 0 with a=bundle-only is not a rejection: the m-line rides on the bundle (RFC 8843).
+    usable: kind !== undefined && (m.port !== 0 || (m as { bundleOnly?: string }).bundleOnly !== undefined) && m.protocol.includes('RTP'),
     line: { type: m.type, protocol: m.protocol, payloads: String(m.payloads ?? '') },
   };
 }
