@@ -1,6 +1,7 @@
 // The disclosure mark: a small black plate in the frame's top-right corner
 // with the word "synthetic" and a row of ten black and white cells, drawn
-// into every swapped frame so the disclosure travels with the pixels (OBS,
+// into every frame sent while a swapped identity is chosen (the camera
+// worker does it), so the disclosure travels with the pixels (OBS,
 // WHEP players, recordings) where no badge can follow. The cells are what a
 // machine reads back: a fixed pattern at a fixed place, sized by the frame
 // height, so it survives the codec and scaling. Pure: the layout, a painter

@@ -12,7 +12,8 @@ import type { Logger } from '../log.ts';
 import { Peer } from '../rooms/Peer.ts';
 import type { Room } from '../rooms/Room.ts';
 import { answerSdp } from './sdpAnswer.ts';
-import { egressCapabilities, egressSection, ingestSection, receivesMedia, type AcceptedSection } from './sdpMapping.ts';
+import type { RouterHome } from '../media/WorkerPool.ts';
+import { egressCapabilities, egressRouterCodecs, egressSection, ingestSection, receivesMedia, type AcceptedSection } from './sdpMapping.ts';
 import type { Offer } from './sdpOffer.ts';
 
 /** A client that never completes ICE and DTLS in this long has gone: its session ends. */
@@ -85,23 +86,30 @@ export class MediaSessions {
    * its media changes (a player then asks again and gets the new media).
    */
   async egress(room: Room, source: Peer, offer: Offer, who: { grants: Grants; ip: string }): Promise<{ session: Session; answer: string }> {
-    const producers = [...source.producers.values()];
-    if (producers.length === 0) throw new RequestError('not_found', `${source.displayName} sends no media yet`);
+    if (source.producers.size === 0) throw new RequestError('not_found', `${source.displayName} sends no media yet`);
+    // Only what the player asked for: a video-only offer gets no audio piped.
+    const receiving = offer.media.filter(receivesMedia);
+    const producers = [...source.producers.values()].filter((p) => receiving.some((m) => m.kind === p.kind));
     const viewerName = `${source.displayName.slice(0, 24)} viewer ${randomBytes(2).toString('hex')}`;
+    const codecs = egressRouterCodecs(producers, receiving);
+    if (codecs.length === 0) throw new RequestError('media_error', `the offer receives none of ${source.displayName}'s media in a codec it has`);
     const session = this.open('whep', room, viewerName, who.grants, who.ip, source);
     try {
-      const transport = await this.transportFor(session, 'recv', offer);
+      // mediasoup sends a router's own payload types; the player chose its own in the offer, so it gets a router made with those.
+      const kinds = new Set(codecs.map((c) => c.kind));
+      const { home, piped } = await room.sideRouterFor(session.peer, codecs, producers.filter((p) => kinds.has(p.kind)).map((p) => p.id));
+      const transport = await this.transportFor(session, 'recv', offer, home);
       const accepted = new Map<number, AcceptedSection>();
       const taken = new Set<string>();
       const streamId = `guise-${source.id.slice(0, 8)}`;
       const consumers: string[] = [];
       for (const m of offer.media.filter(receivesMedia)) {
-        const producer = producers.find((p) => p.kind === m.kind && !taken.has(p.id));
+        const producer = producers.find((p) => p.kind === m.kind && piped.has(p.id) && !taken.has(p.id));
         if (!producer) continue;
         taken.add(producer.id);
         let consumed;
         try {
-          consumed = await room.consume(session.peer, { transportId: transport.id, producerId: producer.id, rtpCapabilities: egressCapabilities(m) as RtpCapabilities }, m.mid);
+          consumed = await room.consume(session.peer, { transportId: transport.id, producerId: producer.id, rtpCapabilities: egressCapabilities(m) as RtpCapabilities }, { mid: m.mid, pipedProducerId: piped.get(producer.id)! });
         } catch (err) {
           // A codec this player can't take leaves its m-line rejected; the others carry on.
           if (err instanceof RequestError && err.code === 'media_error') continue;
@@ -144,9 +152,9 @@ export class MediaSessions {
     return session;
   }
 
-  private async transportFor(session: Session, direction: 'send' | 'recv', offer: Offer): Promise<types.WebRtcTransport> {
+  private async transportFor(session: Session, direction: 'send' | 'recv', offer: Offer, home?: RouterHome): Promise<types.WebRtcTransport> {
     const { room, peer } = session;
-    const { id } = await room.createTransport(peer, { direction });
+    const { id } = await room.createTransport(peer, { direction }, home);
     const transport = peer.transports.get(id)!;
     await room.connectTransport(peer, { transportId: id, dtlsParameters: offer.dtls as never });
     const deadline = setTimeout(() => session.end('ICE and DTLS did not complete in time'), CONNECT_DEADLINE_MS);

@@ -102,6 +102,31 @@ export function egressCapabilities(media: OfferedMedia): types.RtpCapabilities {
   };
 }
 
+/**
+ * The codecs of a WHEP viewer's own router: each of the source's codecs at the
+ * payload type the player's offer gave it (mediasoup consumers send their
+ * router's payload types, and a player decodes only those it offered).
+ * Codecs the offer lacks are left out; so is RTX, whose payload type mediasoup
+ * picks itself.
+ */
+export function egressRouterCodecs(producers: { kind: types.MediaKind; rtpParameters: types.RtpParameters }[], offered: OfferedMedia[]): types.RouterRtpCodecCapability[] {
+  const out: types.RouterRtpCodecCapability[] = [];
+  for (const p of producers) {
+    const main = p.rtpParameters.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
+    if (!main) continue;
+    const own: types.RtpCodecCapability = { kind: p.kind, mimeType: main.mimeType, clockRate: main.clockRate, preferredPayloadType: main.payloadType, ...(main.channels ? { channels: main.channels } : {}), parameters: main.parameters ?? {} };
+    for (const m of offered.filter((o) => o.kind === p.kind)) {
+      const codec = m.codecs.find((c) => routerCodecFor(p.kind, c, { codecs: [own] }));
+      if (!codec) continue;
+      if (!out.some((o) => o.mimeType.toLowerCase() === main.mimeType.toLowerCase() && o.preferredPayloadType === codec.payloadType)) {
+        out.push({ kind: p.kind, mimeType: main.mimeType as types.RouterRtpCodecCapability['mimeType'], clockRate: main.clockRate, preferredPayloadType: codec.payloadType, ...(main.channels ? { channels: main.channels } : {}), parameters: main.parameters ?? {} });
+      }
+      break;
+    }
+  }
+  return out;
+}
+
 /** Whether a WHEP m-section can carry media to the client. */
 export const receivesMedia = (media: OfferedMedia) => media.usable && (media.direction === 'recvonly' || media.direction === 'sendrecv');
 

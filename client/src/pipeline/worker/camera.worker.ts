@@ -161,7 +161,7 @@ export class CameraWorker {
         canvas.height = bitmap.height;
       }
       this.output.drawImage(result?.canvas ?? bitmap, 0, 0);
-      if (result && this.options.disclosureMark) this.mark.drawMark(this.output, canvas.width, canvas.height);
+      if (this.active && this.options.disclosureMark) this.mark.drawMark(this.output, canvas.width, canvas.height);
       this.frameSent(begun);
       this.swapDone(result);
       this.stats.frameOut(result?.stages ?? null, result !== null);
@@ -372,11 +372,18 @@ export class CameraWorker {
     let out = frame;
     if (result) {
       const t = performance.now();
-      const pixels = this.options.disclosureMark ? this.mark.paint(result.canvas) : result.canvas;
+      const pixels = this.options.disclosureMark ? this.mark.paint(result.canvas, result.canvas.width, result.canvas.height) : result.canvas;
       out = new VideoFrame(pixels, { timestamp: frame.timestamp, ...(frame.duration ? { duration: frame.duration } : {}) });
       this.framesHeld++;
       this.close(frame);
       result.stages.pasteMs += performance.now() - t;
+    } else if (this.active && this.options.disclosureMark) {
+      // An identity is chosen (the badge says synthetic) but this frame passed
+      // through (no face in view, say): marked all the same, so the mark does
+      // not flicker and never says less than the badge.
+      out = new VideoFrame(this.mark.paint(frame, frame.displayWidth, frame.displayHeight), { timestamp: frame.timestamp, ...(frame.duration ? { duration: frame.duration } : {}) });
+      this.framesHeld++;
+      this.close(frame);
     }
     this.swapDone(result);
     this.stats.frameOut(result?.stages ?? null, result !== null);

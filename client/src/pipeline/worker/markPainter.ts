@@ -10,9 +10,8 @@ export class MarkPainter {
   /** The word's measured width, for the font size it was measured at. */
   private text = { size: 0, width: 0 };
 
-  /** `source` with the mark over it, on this painter's canvas (valid until the next call). */
-  paint(source: OffscreenCanvas): OffscreenCanvas {
-    const { width, height } = source;
+  /** `source` (`width`×`height`) with the mark over it, on this painter's canvas (valid until the next call). */
+  paint(source: OffscreenCanvas | VideoFrame, width: number, height: number): OffscreenCanvas {
     if (!this.canvas || this.canvas.width !== width || this.canvas.height !== height) {
       this.canvas = new OffscreenCanvas(width, height);
       this.ctx = this.canvas.getContext('2d', { alpha: false })!;

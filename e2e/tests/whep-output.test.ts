@@ -1,0 +1,158 @@
+// A swapped participant seen from outside the call: the disclosure mark in
+// the pixels (absent while the face is the person's own, present once it is
+// swapped), a WHEP player in Chromium pulling the swapped video through the
+// SFU (the judge sees the chosen identity in its 640×480 frames), and the
+// output page (/output) in a browser with no camera permission, which shows
+// the participant and comes back by itself after they leave and rejoin.
+import { detectMark } from '@guise/face/disclosureMark';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appErrors, joinCall, launchParticipant, remoteTile, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
+import { cosine, embedSeen, installLandmarkerRoutes } from '../lib/faceEmbedding.ts';
+import { repoRoot } from '../lib/paths.ts';
+import { showImage, y4mFramePng } from '../lib/photos.ts';
+import { startServer, type RunningServer } from '../lib/server.ts';
+import { waitForSwapping } from '../lib/swapState.ts';
+import { request, videoLuma, waitForFrames, whepPlay } from '../lib/webrtcHttp.ts';
+import { fakeCamera } from '../lib/y4m.ts';
+
+/** As in swap.test.ts: the received face must be this much closer (cosine) to the chosen identity than to the sender. */
+const MARGIN = 0.1;
+/** Frames looked at for the mark: enough for the first swapped frames to arrive, however slowly. */
+const MAX_FRAMES_FOR_MARK = 150;
+
+/** Reads the mark in `count` consecutive decoded frames of a video element; how many carried it. */
+async function marksIn(page: Page, selector: string, count: number): Promise<number> {
+  let seen = 0;
+  const contrasts: number[] = [];
+  for (let i = 0; i < count; i++) {
+    await waitForFrames(page, selector, 1);
+    const { width, height, luma } = await videoLuma(page, selector);
+    const reading = detectMark(luma, width, height);
+    contrasts.push(Math.round(reading.contrast));
+    if (reading.present) seen++;
+  }
+  console.log(`mark in ${seen} of ${count} frames of ${selector}; cell contrast ${contrasts.join(' ')}`);
+  return seen;
+}
+
+/** Waits, frame by frame, until a frame carries the mark; false if none of MAX_FRAMES_FOR_MARK does. */
+async function markArrives(page: Page, selector: string): Promise<boolean> {
+  for (let i = 0; i < MAX_FRAMES_FOR_MARK; i++) {
+    await waitForFrames(page, selector, 1);
+    const { width, height, luma } = await videoLuma(page, selector);
+    if (detectMark(luma, width, height).present) return true;
+  }
+  return false;
+}
+
+describe('a swapped participant outside the call: the mark, WHEP and the output page', () => {
+  let server: RunningServer;
+  let alice: Participant; // swaps her face
+  let bob: Participant; // in the call
+  let viewer: Participant; // no camera permission: WHEP player and output page
+  const camera = fakeCamera('glasses');
+  const room = `outside-${Date.now().toString(36)}`;
+  const aliceAtBob = `${remoteTile('Alice')} video[data-testid="tile-video"]`;
+  const refs: Record<'astronaut' | 'own', Float32Array> = {} as never;
+
+  beforeAll(async () => {
+    server = await startServer();
+    [alice, bob, viewer] = await Promise.all([
+      launchParticipant(camera),
+      launchParticipant(fakeCamera('talking')),
+      launchParticipant(fakeCamera('talking'), { denyMedia: true }),
+    ]);
+    // The viewer's pages must never ask for a camera or microphone.
+    await viewer.page.context().addInitScript(() => {
+      const w = window as unknown as { __mediaRequests: number };
+      w.__mediaRequests = 0;
+      const md = navigator.mediaDevices;
+      if (!md) return;
+      const original = md.getUserMedia.bind(md);
+      md.getUserMedia = (c) => { w.__mediaRequests++; return original(c); };
+    });
+    const judge = await bob.page.context().newPage();
+    await installLandmarkerRoutes(judge);
+    await installLandmarkerRoutes(viewer.page);
+    await judge.goto(`${server.url}/healthz`);
+    refs.astronaut = await embedSeen(judge, await showImage(judge, 'ref-astronaut', path.join(repoRoot, 'client/public/samples/astronaut.jpg')), 1);
+    const own = [];
+    for (const i of [0, 60, 120]) own.push(await embedSeen(judge, await showImage(judge, `ref-own-${i}`, y4mFramePng(camera.y4m, i)), 1));
+    refs.own = own.reduce((a, b) => a.map((v, i) => v + b[i]!)).map((v) => v / own.length);
+    await judge.close();
+    expect(cosine(refs.astronaut, refs.own)).toBeLessThan(0.5);
+  });
+  afterAll(async () => {
+    await Promise.all([alice?.close(), bob?.close(), viewer?.close()]);
+    await server?.stop();
+  });
+
+  it('the mark is absent while Alice shows her own face, and in the frames Bob receives once she swaps', async () => {
+    await joinCall(alice.page, server.url, room, 'Alice');
+    await joinCall(bob.page, server.url, room, 'Bob');
+    expect(await waitForRemoteVideo(bob.page, 'Alice')).toEqual({ width: 640, height: 480 });
+    expect(await marksIn(bob.page, aliceAtBob, 10)).toBe(0);
+
+    await alice.page.click('[data-testid="toggle-faces"]');
+    await alice.page.click('[data-identity-id="sample:astronaut"]');
+    await waitForSwapping(alice.page, 'mesh', 'sample:astronaut');
+    expect(await markArrives(bob.page, aliceAtBob)).toBe(true);
+    // Once there, it stays: every frame of the swapped video carries it.
+    expect(await marksIn(bob.page, aliceAtBob, 10)).toBe(10);
+  });
+
+  it('a Chromium WHEP player pulls Alice\'s swapped video: 640×480 frames showing the chosen identity, with the mark', async () => {
+    const page = await viewer.page.context().newPage();
+    await installLandmarkerRoutes(page);
+    await page.goto(`${server.url}/healthz`);
+    expect((await whepPlay(page, `${server.url}/whep/${room}/Nobody`)).status).toBe(404);
+    const created = await whepPlay(page, `${server.url}/whep/${room}/Alice`);
+    expect(created.status).toBe(201);
+    expect(created.location).toMatch(new RegExp(`^/whep/${room}/Alice/[0-9a-f-]{36}$`));
+    const video = '[data-testid="whep-video"]';
+    await waitForFrames(page, video, 30);
+    expect(await page.$eval(video, (v) => [(v as HTMLVideoElement).videoWidth, (v as HTMLVideoElement).videoHeight])).toEqual([640, 480]);
+    const seen = await embedSeen(page, video, 5);
+    const s = { astronaut: cosine(seen, refs.astronaut), own: cosine(seen, refs.own) };
+    console.log('WHEP player sees:', s);
+    expect(s.astronaut).toBeGreaterThan(s.own + MARGIN);
+    expect(await marksIn(page, video, 5)).toBe(5);
+    // The player shows in the call as a viewer while it watches, and goes with its session.
+    await bob.page.waitForSelector('[data-testid="tile"][data-display-name^="Alice viewer"]');
+    expect((await request(page, `${server.url}${created.location}`, 'DELETE')).status).toBe(200);
+    await bob.page.waitForSelector('[data-testid="tile"][data-display-name^="Alice viewer"]', { state: 'detached' });
+    await page.close();
+  });
+
+  it('the output page, with no camera permission, shows Alice swapped and comes back after she leaves and rejoins', async () => {
+    const page = viewer.page;
+    const video = '[data-testid="output-video"]';
+    await page.goto(`${server.url}/output?room=${room}&peer=Alice`, { waitUntil: 'commit' });
+    await page.waitForSelector('body[data-state="live"]', { timeout: 60_000 });
+    await waitForFrames(page, video, 30);
+    expect(await page.$eval(video, (v) => [(v as HTMLVideoElement).videoWidth, (v as HTMLVideoElement).videoHeight])).toEqual([640, 480]);
+    const seen = await embedSeen(page, video, 3);
+    expect(cosine(seen, refs.astronaut)).toBeGreaterThan(cosine(seen, refs.own) + MARGIN);
+    expect(await marksIn(page, video, 3)).toBe(3);
+
+    await alice.page.click('[data-testid="leave"]');
+    await alice.page.waitForSelector('[data-testid="call"]', { state: 'detached' });
+    await page.waitForSelector('body[data-state="waiting"]', { timeout: 60_000 });
+    await alice.page.goto(`${server.url}/?room=${room}&name=Alice&autojoin=1&identity=sample:astronaut`, { waitUntil: 'commit' });
+    await page.waitForSelector('body[data-state="live"]', { timeout: 120_000 });
+    await waitForFrames(page, video, 30);
+    expect(await markArrives(page, video)).toBe(true);
+
+    // Nothing on the viewer's side asked for a camera or microphone, and none was granted.
+    expect(await page.evaluate(() => (window as unknown as { __mediaRequests: number }).__mediaRequests)).toBe(0);
+    expect(await page.evaluate(async () => (await navigator.permissions.query({ name: 'camera' as PermissionName })).state)).not.toBe('granted');
+  });
+
+  it('left no page errors behind', () => {
+    expect(appErrors(alice)).toEqual([]);
+    expect(appErrors(bob)).toEqual([]);
+    expect(appErrors(viewer).filter((e) => !/status of 404/.test(e))).toEqual([]);
+  });
+});
