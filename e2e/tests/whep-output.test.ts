@@ -129,7 +129,14 @@ describe('a swapped participant outside the call: the mark, WHEP and the output 
   it('the output page, with no camera permission, shows Alice swapped and comes back after she leaves and rejoins', async () => {
     const page = viewer.page;
     const video = '[data-testid="output-video"]';
-    await page.goto(`${server.url}/output?room=${room}&peer=Alice`, { waitUntil: 'commit' });
+    // The link as a person gets it: Copy output link on Alice's tile in the call.
+    await bob.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    const copy = `${remoteTile('Alice')} [data-testid="copy-output-link"]`;
+    await bob.page.click(copy);
+    await bob.page.waitForFunction((sel) => /^Copied/.test(document.querySelector(sel)?.textContent ?? ''), copy);
+    const link = await bob.page.evaluate(() => navigator.clipboard.readText());
+    expect(link).toBe(`${server.url}/output?room=${room}&peer=Alice`);
+    await page.goto(link, { waitUntil: 'commit' });
     await page.waitForSelector('body[data-state="live"]', { timeout: 60_000 });
     await waitForFrames(page, video, 30);
     expect(await page.$eval(video, (v) => [(v as HTMLVideoElement).videoWidth, (v as HTMLVideoElement).videoHeight])).toEqual([640, 480]);
@@ -148,6 +155,31 @@ describe('a swapped participant outside the call: the mark, WHEP and the output 
     // Nothing on the viewer's side asked for a camera or microphone, and none was granted.
     expect(await page.evaluate(() => (window as unknown as { __mediaRequests: number }).__mediaRequests)).toBe(0);
     expect(await page.evaluate(async () => (await navigator.permissions.query({ name: 'camera' as PermissionName })).state)).not.toBe('granted');
+  });
+
+  it('turning the mark off takes a confirmed choice, is remembered, and leaves the badge', async () => {
+    // Declining the question keeps the mark.
+    alice.page.once('dialog', (d) => void d.dismiss());
+    if (!(await alice.page.$('[data-testid="face-sheet"]'))) await alice.page.click('[data-testid="toggle-faces"]');
+    await alice.page.click('summary:has-text("Swap options")');
+    await alice.page.click('[data-testid="disclosure-mark"]');
+    expect(await alice.page.isChecked('[data-testid="disclosure-mark"]')).toBe(true);
+    // Accepting it turns the mark off: Bob's frames lose it, his badge stays.
+    alice.page.once('dialog', (d) => void d.accept());
+    await alice.page.click('[data-testid="disclosure-mark"]');
+    await alice.page.waitForSelector('[data-testid="mark-off-note"]');
+    await waitForFrames(bob.page, aliceAtBob, 30);
+    expect(await marksIn(bob.page, aliceAtBob, 5)).toBe(0);
+    expect(await bob.page.$(`${remoteTile('Alice')} [data-testid="synthetic-badge"]`)).not.toBeNull();
+    // Remembered on this device: a reload starts with it off.
+    expect(await alice.page.evaluate(() => localStorage.getItem('guise.disclosureMark'))).toBe('off');
+    await alice.page.reload({ waitUntil: 'commit' });
+    await alice.page.waitForFunction(() => !!(window as { __guise?: unknown }).__guise);
+    expect(await alice.page.evaluate(() => {
+      let on: boolean | undefined;
+      window.__guise.faceChoice.subscribe((s) => { on = s.options.disclosureMark; })();
+      return on;
+    })).toBe(false);
   });
 
   it('left no page errors behind', () => {
