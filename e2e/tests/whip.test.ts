@@ -71,8 +71,11 @@ describe('WHIP ingest', () => {
     await viewer.page.goto(`${server.url}/?room=${room}&token=${viewerToken}&name=Viewer&autojoin=1`, { waitUntil: 'commit' });
     await viewer.page.waitForFunction(() => document.querySelector('[data-testid="connection-status"]')?.textContent?.trim() === 'connected', undefined, { timeout: 60_000 });
 
-    whip = startWhipClient(`${server.url}/whip/${room}`, { token: await cliToken(room, 'Pattern', port), video: 'h264' });
+    const pattern = await cliToken(room, 'Pattern', port);
+    const started = performance.now();
+    whip = startWhipClient(`${server.url}/whip/${room}`, { token: pattern, video: 'h264' });
     const size = await waitForRemoteVideo(viewer.page, 'Pattern');
+    console.log(`simple-whip-client start to the participant's first decoded frame: ${Math.round(performance.now() - started)} ms`);
     expect(size).toEqual({ width: 640, height: 480 });
     await waitForDecodedFrames(viewer.page, 'Pattern', 0, 30);
     expect(await receivedVideoCodec(viewer)).toContain('video/H264');

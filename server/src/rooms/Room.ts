@@ -237,6 +237,8 @@ export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
     const close = () => home.router.close();
     peer.onClose(close);
     this.router.observer.once('close', close);
+    // Viewers come and go for the room's whole life: each takes its listener with it.
+    home.router.observer.once('close', () => this.router.observer.off('close', close));
     // Piped producers get ids of their own: the two routers share a worker, whose ids must be unique.
     const piped = new Map<string, string>();
     try {
