@@ -176,4 +176,26 @@ describe('the WHIP endpoint of a real server', () => {
     expect((await fetch(`${app.url}${location}`, { method: 'DELETE' })).status).toBe(200);
     expect(app.rooms.size).toBe(0);
   });
+
+  it('answers 300 mangled offers with a 4xx or a 201, never a 500, and stays up', async () => {
+    let seed = 13;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const lines = GSTREAMER_OFFER.split('\r\n');
+    const noise = ['a=rtpmap:96 H264/0', 'a=fmtp:96 packetization-mode=9999999999', 'a=ssrc:0 cname:x', 'a=mid:' + 'm'.repeat(40),
+      'a=rtpmap:300 VP8/90000', 'm=video -1 RTP/AVP 96', 'a=extmap:99 urn:ietf:params:rtp-hdrext:sdes:mid', 'a=fingerprint:md5 00', '\u0000\uffff', 'a=setup:holdconn'];
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 300; i++) {
+      const mangled = lines.filter(() => rnd() > 0.08).map((l) => (rnd() < 0.05 ? noise[Math.floor(rnd() * noise.length)]! : rnd() < 0.03 ? l.slice(0, Math.floor(rnd() * l.length)) : l));
+      const res = await post(mangled.join(rnd() < 0.1 ? '\n' : '\r\n'), 'application/sdp', `/whip/fuzz-${i % 3}`);
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      expect(res.status, await res.clone().text()).not.toBe(500);
+      if (res.status === 201) await fetch(`${app.url}${res.headers.get('location')}`, { method: 'DELETE' });
+    }
+    console.log('mangled offers by status:', Object.fromEntries(statuses));
+    expect([...statuses.keys()].every((code) => code === 201 || (code >= 400 && code < 500))).toBe(true);
+    expect(app.rooms.size).toBe(0);
+    const ok = await post(GSTREAMER_OFFER);
+    expect(ok.status).toBe(201);
+    await fetch(`${app.url}${ok.headers.get('location')}`, { method: 'DELETE' });
+  });
 });
