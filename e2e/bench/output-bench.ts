@@ -1,9 +1,12 @@
 // The output page's cost in latency: one stamped sender in a call, watched at
 // the same time by a call participant's tile and by the output page (/output,
-// a WHEP player in a browser without a camera). Both read the frame numbers
-// burned into the sender's camera (lib/frameStamp.ts), so each gets its own
-// glass-to-glass latency from the same camera frames; the row is the
-// difference. The swap is off: what is measured is the path, not the swap.
+// a WHEP player in a browser without a camera, as OBS runs it). Both read the
+// frame numbers burned into the sender's camera (lib/frameStamp.ts), so each
+// gets its own glass-to-glass latency from the same camera frames; the row is
+// the difference. Two phases: the output page as a tile link opens it (video
+// only), then with &audio=1 (its video then waits for lip sync, as the tile's
+// does: the tile plays the person's audio and video as one stream). The swap is
+// off: what is measured is the path, not the swap.
 import type { Page } from 'playwright-core';
 import { joinCall, launchParticipant, waitForRemoteVideo, type Participant } from '../lib/browser.ts';
 import { stampReaderScript } from '../lib/frameStamp.ts';
@@ -15,13 +18,17 @@ import { receiverProbe, senderProbe, THUMB, type CameraFrame, type PresentedFram
 const SENDER = 'Sender';
 const CAMERA_SECONDS = 6;
 
-export interface OutputBenchRow {
-  /** Who watched: the call participant's tile, or the output page. */
-  view: 'call tile' | 'output page';
-  presentedFps: number;
-  latencyMs: { p50: number; p95: number; frames: number };
+export interface ViewLatency { presentedFps: number; latencyMs: { p50: number; p95: number; frames: number } }
+export interface OutputBenchPhase {
+  /** The output page's options in this phase. */
+  output: 'video only' | 'audio=1';
+  seconds: number;
+  callTile: ViewLatency;
+  outputPage: ViewLatency;
+  /** Output page p50 − call tile p50 (ms): what the output page adds. */
+  addedMsP50: number;
 }
-export interface OutputBenchResult { seconds: number; rows: OutputBenchRow[]; addedLatencyMsP50: number }
+export interface OutputBenchResult { phases: OutputBenchPhase[] }
 
 const take = <T>(page: Page, key: '__tx' | '__rx') => page.evaluate((k) => {
   const g = window as unknown as Record<string, { stamps?: unknown[]; frames?: unknown[] }>;
@@ -30,6 +37,11 @@ const take = <T>(page: Page, key: '__tx' | '__rx') => page.evaluate((k) => {
   if (box.stamps) box.stamps = []; else box.frames = [];
   return out;
 }, key) as Promise<T[]>;
+
+function view(frames: PresentedFrame[], camera: CameraLog): ViewLatency {
+  const lat = latencies(frames, camera);
+  return { presentedFps: round1(presentedFps(frames)), latencyMs: { p50: round1(percentile(lat, 50)), p95: round1(percentile(lat, 95)), frames: lat.length } };
+}
 
 export async function benchOutput(server: RunningServer, seconds: number): Promise<OutputBenchResult> {
   const room = `bench-output-${Date.now().toString(36)}`;
@@ -50,29 +62,35 @@ export async function benchOutput(server: RunningServer, seconds: number): Promi
     await joinCall(sender.page, server.url, room, SENDER);
     await joinCall(tile.page, server.url, room, 'Tile');
     await waitForRemoteVideo(tile.page, SENDER);
-    await output.page.goto(`${server.url}/output?room=${room}&peer=${SENDER}`, { waitUntil: 'commit' });
-    await output.page.waitForSelector('body[data-state="live"]', { timeout: 60_000 });
-    // Both views warm up, then everything before now is dropped.
-    await new Promise((r) => setTimeout(r, 3000));
-    await Promise.all([take(sender.page, '__tx'), take(tile.page, '__rx'), take(output.page, '__rx')]);
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
-    const camera = new CameraLog();
-    camera.add(await take<CameraFrame>(sender.page, '__tx'));
-    const views = { 'call tile': await take<PresentedFrame>(tile.page, '__rx'), 'output page': await take<PresentedFrame>(output.page, '__rx') };
-    const rows = (Object.entries(views) as [OutputBenchRow['view'], PresentedFrame[]][]).map(([view, frames]) => {
-      const lat = latencies(frames, camera);
-      return { view, presentedFps: round1(presentedFps(frames)), latencyMs: { p50: round1(percentile(lat, 50)), p95: round1(percentile(lat, 95)), frames: lat.length } };
-    });
-    return { seconds: round1((performance.now() - t0) / 1000), rows, addedLatencyMsP50: round1(rows[1]!.latencyMs.p50 - rows[0]!.latencyMs.p50) };
+    const phases: OutputBenchPhase[] = [];
+    for (const [mode, extra] of [['video only', ''], ['audio=1', '&audio=1']] as const) {
+      await output.page.goto(`${server.url}/output?room=${room}&peer=${SENDER}${extra}`, { waitUntil: 'commit' });
+      await output.page.waitForSelector('body[data-state="live"]', { timeout: 60_000 });
+      // Both views settle, then everything before now is dropped.
+      await new Promise((r) => setTimeout(r, 3000));
+      await Promise.all([take(sender.page, '__tx'), take(tile.page, '__rx'), take(output.page, '__rx')]);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      const camera = new CameraLog();
+      camera.add(await take<CameraFrame>(sender.page, '__tx'));
+      const callTile = view(await take<PresentedFrame>(tile.page, '__rx'), camera);
+      const outputPage = view(await take<PresentedFrame>(output.page, '__rx'), camera);
+      phases.push({
+        output: mode, seconds: round1((performance.now() - t0) / 1000), callTile, outputPage,
+        addedMsP50: round1(outputPage.latencyMs.p50 - callTile.latencyMs.p50),
+      });
+    }
+    return { phases };
   } finally {
     await Promise.all(people.map((p) => p.close()));
   }
 }
 
 export function printOutput(result: OutputBenchResult | { error: string }): void {
-  console.log('\nOutput page (/output, WHEP) vs the call tile, same sender, same frames, swap off:');
+  console.log('\nOutput page (/output, WHEP) vs the call tile, same sender and frames, swap off:');
   if ('error' in result) { console.log(result.error); return; }
-  console.table(result.rows.map((r) => ({ view: r.view, 'presented fps': r.presentedFps, 'latency p50 ms': r.latencyMs.p50, 'latency p95 ms': r.latencyMs.p95, frames: r.latencyMs.frames })));
-  console.log(`output page adds ${result.addedLatencyMsP50} ms (p50) over the call tile`);
+  console.table(result.phases.flatMap((p) => [
+    { 'output page': p.output, view: 'call tile', fps: p.callTile.presentedFps, 'latency p50 ms': p.callTile.latencyMs.p50, 'p95 ms': p.callTile.latencyMs.p95, frames: p.callTile.latencyMs.frames, 'added p50 ms': '' },
+    { 'output page': p.output, view: 'output page', fps: p.outputPage.presentedFps, 'latency p50 ms': p.outputPage.latencyMs.p50, 'p95 ms': p.outputPage.latencyMs.p95, frames: p.outputPage.latencyMs.frames, 'added p50 ms': p.addedMsP50 },
+  ]));
 }
