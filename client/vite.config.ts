@@ -39,7 +39,11 @@ const runtimeAssets = viteStaticCopy({
 export default defineConfig({
   plugins: [svelte(), runtimeAssets],
   worker: { format: 'es' },
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
+  build: {
+    outDir: 'dist', emptyOutDir: true, target: 'es2022',
+    // The call app, and the output page (/output: one participant's video, for OBS).
+    rollupOptions: { input: { main: 'index.html', output: 'output/index.html' } },
+  },
   server: {
     headers: isolation,
     proxy: {

@@ -11,6 +11,8 @@ APT_PACKAGES=(
   coturn
   # the cluster tests (server/test/cluster.test.ts, e2e/tests/cluster.test.ts) start their own redis-server on loopback
   redis-server
+  # the WHIP ingest test (e2e/tests/whip.test.ts publishes a GStreamer test pattern with it)
+  simple-whip-client
 )
 
 step() { printf '\033[1m[guise]\033[0m %s\n' "$*" >&2; }
@@ -44,7 +46,7 @@ setup_deps() {
 setup_client() {
   local stamp
   # The shipped IDN model counts too: its manifest.json hashes every ONNX file.
-  stamp=$( (find client/src client/index.html client/vite.config.ts client/public shared/src face/src models/face_landmarker pnpm-lock.yaml -type f; ls models/idn/*/manifest.json) 2>/dev/null | sort | xargs sha1sum | sha1sum | cut -c1-40)
+  stamp=$( (find client/src client/index.html client/output client/vite.config.ts client/public shared/src face/src models/face_landmarker pnpm-lock.yaml -type f; ls models/idn/*/manifest.json) 2>/dev/null | sort | xargs sha1sum | sha1sum | cut -c1-40)
   [ -f client/dist/.stamp ] && [ "$(cat client/dist/.stamp)" = "$stamp" ] && return
   step "building the client"
   pnpm --filter @guise/client build >/dev/null

@@ -61,8 +61,11 @@ export const senderProbe = () => {
   };
 };
 
-/** Receiver: every frame a remote tile's video presents (requestVideoFrameCallback), with its number and thumbnail. */
-export const receiverProbe = ([w, h]: readonly [number, number]) => {
+/**
+ * Receiver: every frame a remote tile's video presents (requestVideoFrameCallback),
+ * with its number and thumbnail; `selector` picks other videos (the output page's).
+ */
+export const receiverProbe = ([w, h, selector]: readonly [number, number, string?]) => {
   const g = window as unknown as {
     __rx: { frames: { t: number; stamp: number; thumb: number[] }[] };
     __readStamp(source: CanvasImageSource, w: number, h: number): number;
@@ -87,7 +90,7 @@ export const receiverProbe = ([w, h]: readonly [number, number]) => {
     video.requestVideoFrameCallback(onFrame);
   };
   new MutationObserver(() => {
-    for (const v of document.querySelectorAll<HTMLVideoElement>('[data-local="false"] video[data-testid="tile-video"]')) {
+    for (const v of document.querySelectorAll<HTMLVideoElement>(selector ?? '[data-local="false"] video[data-testid="tile-video"]')) {
       if (seen.has(v)) continue;
       seen.add(v);
       watch(v);

@@ -14,6 +14,7 @@ import { startServer } from '../lib/server.ts';
 import { connectSignaling, type Signaling } from '@guise/client/call/signaling';
 import { benchCall, type CallBenchResult } from './call-bench.ts';
 import { benchCluster, type ClusterBenchResult, printCluster } from './cluster-bench.ts';
+import { benchOutput, printOutput, type OutputBenchResult } from './output-bench.ts';
 import { benchIdn } from './idn-bench.ts';
 import { benchSwap } from './swap-bench.ts';
 import { fakeCamera, type CameraName } from '../lib/y4m.ts';
@@ -114,6 +115,13 @@ if (process.env.BENCH_ONLY === 'cluster') {
   printCluster(cluster);
   process.exit('error' in cluster ? 1 : 0);
 }
+// BENCH_ONLY=output: the output page's latency row alone.
+if (process.env.BENCH_ONLY === 'output') {
+  const outputServer = await startServer({ LOG_LEVEL: 'warn' });
+  const result = await benchOutput(outputServer, SECONDS).catch((err: Error) => ({ error: err.stack ?? err.message })).finally(() => outputServer.stop());
+  printOutput(result);
+  process.exit('error' in result ? 1 : 0);
+}
 
 const callServer = await startServer({ LOG_LEVEL: 'warn' });
 const call: CallBenchResult | { error: string } = await benchCall(callServer, SECONDS)
@@ -125,6 +133,10 @@ if (onlyCall) {
   printCall(call);
   process.exit('error' in call ? 1 : 0);
 }
+const outputServer = await startServer({ LOG_LEVEL: 'warn' });
+const output: OutputBenchResult | { error: string } = await benchOutput(outputServer, Math.min(SECONDS, 20))
+  .catch((err: Error) => ({ error: err.stack ?? err.message }))
+  .finally(() => outputServer.stop());
 const results = [];
 for (const peers of [2, 4]) results.push(await runCall(peers));
 // A bounded load: two browsers and as many signaling bots as the room still holds (16 peers).
@@ -140,8 +152,9 @@ const guided = { ...idn.guided, generatorToLandmarksRatio: ratio(idn.guided.gene
 
 const out = path.join(repoRoot, 'bench-results/bench.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call, joins: results, cluster, swap, idn: { ...idn, guided }, landmarksMs }, null, 2));
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, call, output, joins: results, cluster, swap, idn: { ...idn, guided }, landmarksMs }, null, 2));
 printCall(call);
+printOutput(output);
 console.log('Joining calls (server process tree: node + mediasoup workers)');
 console.table(results.map((r) => ({
   peers: r.peers, 'signaling bots': r.bots, 'join ms (median)': r.joinMsMedian, 'server CPU %': r.serverCpuPercent,

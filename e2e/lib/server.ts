@@ -16,7 +16,8 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
-  const port = await freePort();
+  // A restart passes the port it had (PORT), so pages that knew the old server find the new one.
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   // Same as `pnpm start`: one node process (tsx as a loader, not a wrapper process).
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: path.join(repoRoot, 'server'),

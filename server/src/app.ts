@@ -13,6 +13,7 @@ import { createMetrics } from './metrics.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { Connection, type SignalingContext } from './signaling/Connection.ts';
 import { originAllowed } from './signaling/origin.ts';
+import { MediaSessions } from './webrtcHttp/MediaSessions.ts';
 
 export interface App {
   url: string;
@@ -50,6 +51,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // Set once socket.io exists: the rooms of every node, asked through the adapter.
   let clusterRooms: () => Promise<ListedRoom[]> = async () => localRooms();
   const metrics = createMetrics(rooms, pool, WORKER_PROBE_TIMEOUT_MS);
+  const tokens = config.authSecret ? new JoinTokens(config.authSecret) : undefined;
+  const sessions = new MediaSessions(log.child({ part: 'webrtc-http' }));
   const httpServer = createHttpServer(config, {
     // Liveness only: how many rooms are open is no business of an anonymous caller (/metrics has it).
     async health() {
@@ -57,6 +60,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       return { ok: workers.length > 0 && workers.every((w) => w.alive), workers, ...(cluster ? { draining: cluster.isDraining } : {}) };
     },
     async metrics() { return { contentType: metrics.contentType, body: await metrics.metrics() }; },
+    webRtc: { rooms, sessions, tokens, sessionsPerIp: config.limits.connectionsPerIp, log: log.child({ part: 'webrtc-http' }) },
     ...(cluster ? {
       cluster: {
         list: async () => ({ node: cluster.id, draining: cluster.isDraining, nodes: cluster.nodes(), rooms: await clusterRooms() }),
@@ -71,7 +75,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   if (!config.authSecret) {
     log.warn('GUISE_AUTH_SECRET is unset: every room is open to anyone who can reach this server (see README, "Join tokens")');
   }
-  const tokens = config.authSecret ? new JoinTokens(config.authSecret) : undefined;
   const originPolicy = {
     allowed: config.allowedOrigins, publicOrigin: config.publicUrl && new URL(config.publicUrl).origin, tls: Boolean(config.tls),
     clusterOrigins: () => cluster?.pageOrigins() ?? [],

@@ -1,4 +1,4 @@
-// HTTP(S): the built client, /healthz, /metrics, and the socket.io endpoint.
+// HTTP(S): the built client, /healthz, /metrics, WHIP and WHEP, and the socket.io endpoint.
 // Every response carries the security headers; no request can end the process.
 import { timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
@@ -9,6 +9,7 @@ import { inRequestScope } from './http/requestScope.ts';
 import { setSecurityHeaders } from './http/securityHeaders.ts';
 import { type RequestListener, staticFiles } from './http/staticFiles.ts';
 import type { Logger } from './log.ts';
+import { handleWebRtcHttp, parseWebRtcPath, type WebRtcHttpContext } from './webrtcHttp/routes.ts';
 
 /** What /healthz reports; `ok: false` answers 503. */
 export interface Health { ok: boolean; [key: string]: unknown }
@@ -20,7 +21,7 @@ export interface ClusterProbe { list(): Promise<unknown>; closeRoom(id: string):
 
 export function createHttpServer(
   config: Config,
-  probes: { health: HealthProbe; metrics?: MetricsProbe; cluster?: ClusterProbe },
+  probes: { health: HealthProbe; metrics?: MetricsProbe; webRtc?: WebRtcHttpContext; cluster?: ClusterProbe },
   log: Logger,
   /** Other origins the page may connect to (a cluster's nodes), read per response. */
   connectOrigins: () => readonly string[] = () => [],
@@ -57,6 +58,11 @@ export function createHttpServer(
     }
     if (probes.cluster && (pathname === '/cluster' || pathname.startsWith('/cluster/'))) {
       await clusterRoute(req, res, pathname, probes.cluster, config.metricsToken);
+      return;
+    }
+    const webRtcRoute = probes.webRtc && parseWebRtcPath(pathname ?? '/');
+    if (webRtcRoute) {
+      await handleWebRtcHttp(probes.webRtc!, webRtcRoute)(req, res);
       return;
     }
     if (idnModel && req.url?.startsWith('/models/idn/')) {

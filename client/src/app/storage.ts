@@ -26,3 +26,24 @@ function globalStorage(): Storage | undefined {
     return undefined;
   }
 }
+
+// The disclosure mark in swapped frames is on unless the person turned it off
+// themselves; that choice is remembered, so it is made once, on purpose.
+const MARK_KEY = 'guise.disclosureMark';
+
+export function loadDisclosureMark(storage: Pick<Storage, 'getItem'> | undefined = globalStorage()): boolean {
+  try {
+    return storage?.getItem(MARK_KEY) !== 'off';
+  } catch {
+    return true;
+  }
+}
+
+export function saveDisclosureMark(on: boolean, storage: Pick<Storage, 'setItem' | 'removeItem'> | undefined = globalStorage()): void {
+  try {
+    if (on) storage?.removeItem(MARK_KEY);
+    else storage?.setItem(MARK_KEY, 'off');
+  } catch {
+    // not persisted: the next visit draws the mark again
+  }
+}

@@ -182,6 +182,9 @@ export class CallSession {
 
   // --- host controls (the server refuses them unless this peer is a room admin) ---
 
+  /** The join token this session joined with, if any (an output link for a token room needs one). */
+  get joinToken(): string | undefined { return this.target?.token; }
+
   /** A guest invite link for this room, from the server (`createInvite`). */
   async createInvite(): Promise<string> {
     try {

@@ -17,9 +17,11 @@ export interface SwapOptions {
   keepEyes: boolean;
   /** Show the target's own mouth interior (teeth, tongue) as they talk. */
   keepMouth: boolean;
+  /** Draw the "synthetic" disclosure mark into swapped frames (on unless the person turned it off, see app/storage). */
+  disclosureMark: boolean;
 }
 
-export const defaultSwapOptions: SwapOptions = { colourMatch: true, keepEyes: false, keepMouth: true };
+export const defaultSwapOptions: SwapOptions = { colourMatch: true, keepEyes: false, keepMouth: true, disclosureMark: true };
 
 /** Milliseconds spent in the engine's stages for the last frame. */
 export interface EngineTimings {

@@ -6,6 +6,7 @@
 // reports; it only holds a choice while no worker runs, for the next one.
 import { writable, type Readable } from 'svelte/store';
 import { fetchIdnManifest, type IdnModel } from '@guise/face/idn/manifest';
+import { loadDisclosureMark, saveDisclosureMark } from '../app/storage.ts';
 import { defaultSwapOptions, type EngineKind, type IdnBackend, type SwapOptions } from '../engines/types.ts';
 import { forgetPack, loadPack, photoKey, savePack } from '../identity/cache.ts';
 import { PACK_FORMAT_VERSION } from '@guise/face/pack';
@@ -56,7 +57,7 @@ export class FaceChoice implements Readable<FaceChoiceState> {
     engine: 'mesh',
     idnBackend: 'auto',
     identities: samples.map((s) => ({ id: `sample:${s.name}`, label: s.label, kind: 'sample', thumbUrl: s.url })),
-    selected: null, preparing: null, error: null, options: defaultSwapOptions, stats: null, available: false, idnModel: null, modelLoad: null,
+    selected: null, preparing: null, error: null, options: { ...defaultSwapOptions, disclosureMark: loadDisclosureMark() }, stats: null, available: false, idnModel: null, modelLoad: null,
   });
   readonly subscribe = this.store.subscribe;
   private state!: FaceChoiceState;
@@ -222,6 +223,7 @@ export class FaceChoice implements Readable<FaceChoiceState> {
 
   setOptions(patch: Partial<SwapOptions>): void {
     const options = { ...this.state.options, ...patch };
+    if (patch.disclosureMark !== undefined) saveDisclosureMark(patch.disclosureMark);
     this.pipeline?.setOptions(options);
     this.store.update((s) => ({ ...s, options }));
   }

@@ -37,6 +37,8 @@ export class WorkerPool extends EventEmitter<{ replaced: [deadPid: number, newPi
   private closed = false;
   /** Replacements being started: a room created meanwhile waits for one. */
   private readonly starting = new Set<Promise<unknown>>();
+  /** Which worker each router runs on. */
+  private readonly homes = new WeakMap<types.Router, Worker>();
 
   private constructor(private readonly opts: WorkerPoolOptions) { super(); }
 
@@ -65,11 +67,18 @@ export class WorkerPool extends EventEmitter<{ replaced: [deadPid: number, newPi
     }));
   }
 
-  async createRouter(): Promise<RouterHome> {
+  /**
+   * A router with the room codecs on the least-loaded worker; or, `beside` an
+   * existing router, one on that router's worker with `codecs` (a WHEP
+   * viewer's own router, whose payload types are its player's: see
+   * webrtcHttp/MediaSessions.ts), so piping between the two stays in one process.
+   */
+  async createRouter(codecs: types.RouterRtpCodecCapability[] = mediaCodecs, beside?: types.Router): Promise<RouterHome> {
     // Right after a worker died (a rejoin click), its replacement may still be starting.
     if (this.workers.length === 0 && this.starting.size > 0) await Promise.race(this.starting);
-    const worker = this.leastLoaded();
-    const router = await worker.createRouter({ mediaCodecs });
+    const worker = (beside && this.homes.get(beside)) || this.leastLoaded();
+    const router = await worker.createRouter({ mediaCodecs: codecs });
+    this.homes.set(router, worker);
     return { router, webRtcServer: worker.appData.webRtcServer! };
   }
 

@@ -25,8 +25,14 @@ export class Peer {
 
   get info(): PeerInfo { return { id: this.id, displayName: this.displayName }; }
 
+  private readonly closers: (() => void)[] = [];
+
+  /** Runs `fn` when the peer closes (a router of its own, say). */
+  onClose(fn: () => void): void { this.closers.push(fn); }
+
   /** Closing the transports closes their producers and consumers too. */
   close(): void {
+    for (const fn of this.closers.splice(0)) fn();
     for (const t of this.transports.values()) t.close();
     this.transports.clear();
     this.producers.clear();

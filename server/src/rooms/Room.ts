@@ -15,7 +15,9 @@ import type {
 import { RequestError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { withTimeout } from '../media/timeout.ts';
+import type { RouterHome } from '../media/WorkerPool.ts';
 import type { Peer, TransportAppData } from './Peer.ts';
+import { nameKey } from './displayName.ts';
 import { rtpParametersProblem } from './rtpChecks.ts';
 
 /** Bounds that stop one client from exhausting the media worker. */
@@ -41,6 +43,8 @@ export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
     private readonly webRtcServer: types.WebRtcServer,
     private readonly log: Logger,
     private readonly mediaTimeoutMs = DEFAULT_MEDIA_TIMEOUT_MS,
+    /** Opens a router beside this room's, on the same worker (a WHEP viewer's own). */
+    private readonly routerBeside?: (codecs: types.RouterRtpCodecCapability[]) => Promise<RouterHome>,
   ) {
     super();
     // Every member's connection waits for 'close' and 'removed', the registry for 'close'.
@@ -53,6 +57,15 @@ export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
   get peerCount(): number { return this.peers.size; }
   /** The peers, for metrics. */
   get members(): Iterable<Peer> { return this.peers.values(); }
+  /** What the router speaks: WHIP and WHEP sessions map SDP offers onto it. */
+  get rtpCapabilities(): types.RtpCapabilities { return this.router.rtpCapabilities; }
+
+  /** The member called `name` (names that look alike match, as for name_taken). */
+  memberNamed(name: string): Peer | undefined {
+    const key = nameKey(name);
+    for (const p of this.peers.values()) if (p.nameKey === key) return p;
+    return undefined;
+  }
 
   join(peer: Peer): Responses['join'] {
     this.assertOpen();
@@ -82,13 +95,14 @@ export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
     if (this.peers.size === 0) this.close('empty');
   }
 
-  async createTransport(peer: Peer, { direction }: RequestData<'createTransport'>): Promise<Responses['createTransport']> {
+  /** `home`: a router of the peer's own (sideRouterFor) instead of the room's. */
+  async createTransport(peer: Peer, { direction }: RequestData<'createTransport'>, home?: RouterHome): Promise<Responses['createTransport']> {
     this.assertMember(peer);
     if (direction === 'send' && !peer.grants.canPublish) throw new RequestError('forbidden', 'your token does not allow publishing');
     if (direction === 'recv' && !peer.grants.canSubscribe) throw new RequestError('forbidden', 'your token does not allow receiving');
     if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) throw new RequestError('limit_reached', 'too many transports');
-    const transport = await this.timed(this.router.createWebRtcTransport<TransportAppData>({
-      webRtcServer: this.webRtcServer,
+    const transport = await this.timed((home?.router ?? this.router).createWebRtcTransport<TransportAppData>({
+      webRtcServer: home?.webRtcServer ?? this.webRtcServer,
       preferUdp: true,
       appData: { direction },
     }), 'open a transport', (late) => late.close());
@@ -126,8 +140,14 @@ export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
     return { producerId: producer.id };
   }
 
-  /** The consumer starts paused; the client resumes it once it is ready to render, so no keyframe is lost. */
-  async consume(peer: Peer, { transportId, producerId, rtpCapabilities }: RequestData<'consume'>): Promise<Responses['consume']> {
+  /**
+   * The consumer starts paused; the client resumes it once it is ready to
+   * render, so no keyframe is lost. A WHEP viewer gives its offer's `mid` for
+   * the m-line (mediasoup numbers them otherwise), and no RTX (its player
+   * chose no payload type for mediasoup's); its transport is on its own router
+   * (sideRouterFor), where the producer has the piped copy's id.
+   */
+  async consume(peer: Peer, { transportId, producerId, rtpCapabilities }: RequestData<'consume'>, whep?: { mid: string; pipedProducerId: string }): Promise<Responses['consume']> {
     if (!peer.grants.canSubscribe) throw new RequestError('forbidden', 'your token does not allow receiving');
     const transport = this.transportOf(peer, transportId, 'recv');
     const owner = this.producerOwner(producerId);
@@ -147,7 +167,9 @@ export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
     let consumer: types.Consumer;
     try {
       consumer = await this.timed(
-        media(() => transport.consume({ producerId, rtpCapabilities: caps, paused: true })),
+        media(() => transport.consume({
+          producerId: whep?.pipedProducerId ?? producerId, rtpCapabilities: caps, paused: true, ...(whep ? { mid: whep.mid, enableRtx: false } : {}),
+        })),
         'start the consumer', (late) => late.close(),
       );
     } catch (err) {
@@ -200,6 +222,35 @@ export class Room extends EventEmitter<{ close: []; removed: [Peer] }> {
   closeProducer(peer: Peer, producerId: string): void {
     this.producerOf(peer, producerId).close();
     for (const other of this.peers.values()) if (other !== peer) other.notify('producerClosed', { producerId, peerId: peer.id });
+  }
+
+  /**
+   * A router of `peer`'s own beside the room's, fed with `producerIds` through
+   * pipes: for a WHEP viewer, whose player chose the payload types (mediasoup
+   * sends a router's own, so the router is made with the player's). It closes
+   * when the peer leaves or the room closes.
+   */
+  async sideRouterFor(peer: Peer, codecs: types.RouterRtpCodecCapability[], producerIds: string[]): Promise<{ home: RouterHome; piped: Map<string, string> }> {
+    this.assertMember(peer);
+    if (!this.routerBeside) throw new RequestError('internal', 'this room cannot open a side router');
+    const home = await this.timed(this.routerBeside(codecs), 'open a router', (late) => late.router.close());
+    const close = () => home.router.close();
+    peer.onClose(close);
+    this.router.observer.once('close', close);
+    // Viewers come and go for the room's whole life: each takes its listener with it.
+    home.router.observer.once('close', () => this.router.observer.off('close', close));
+    // Piped producers get ids of their own: the two routers share a worker, whose ids must be unique.
+    const piped = new Map<string, string>();
+    try {
+      for (const producerId of producerIds) {
+        const { pipeProducer } = await this.timed(media(() => this.router.pipeToRouter({ producerId, router: home.router, keepId: false })), 'pipe the media');
+        piped.set(producerId, pipeProducer!.id);
+      }
+    } catch (err) {
+      close();
+      throw err;
+    }
+    return { home, piped };
   }
 
   // --- host controls: a room admin acts on another peer or on the room ---

@@ -41,7 +41,7 @@ export class RoomRegistry extends EventEmitter<{ closed: [id: string] }> {
     // A router that arrives after the timeout is closed: the join that wanted it
     // has failed, and a retry makes its own.
     const { router, webRtcServer } = await withTimeout(this.pool.createRouter(), this.mediaTimeoutMs, 'open the room', (late) => late.router.close());
-    const room = new Room(id, router, webRtcServer, this.log, this.mediaTimeoutMs);
+    const room = new Room(id, router, webRtcServer, this.log, this.mediaTimeoutMs, (codecs) => this.pool.createRouter(codecs, router));
     this.rooms.set(id, room);
     room.once('close', () => {
       if (this.rooms.get(id) !== room) return;

@@ -20,6 +20,7 @@ import { EngineSlot } from '../engineSlot.ts';
 import type { AssetUrls, CameraEvents, CameraSettings, IdentityResult, ModelLoad } from '../messages.ts';
 import { StatsWindow } from '../stats.ts';
 import { LandmarkCadence } from './landmarkCadence.ts';
+import { MarkPainter } from './markPainter.ts';
 import type { PhotoWorker } from './photo.worker.ts';
 import { ENGINE_DEADLINE_MS, Overdue, StallWatch, withDeadline, type Blockage } from '../stallWatch.ts';
 
@@ -74,6 +75,8 @@ export class CameraWorker {
   /** The frame size of the smoother's current track; null when it has none (nothing to predict from). */
   private trackSize: { width: number; height: number } | null = null;
   private readonly cadence = new LandmarkCadence();
+  /** Draws "synthetic" into swapped frames, so the disclosure goes wherever the video goes. */
+  private readonly mark = new MarkPainter();
   private readonly stats = new StatsWindow(performance.now());
   /** Says so when frames pass through for longer than a moment while an identity is chosen. */
   private readonly watch = new StallWatch();
@@ -158,6 +161,7 @@ export class CameraWorker {
         canvas.height = bitmap.height;
       }
       this.output.drawImage(result?.canvas ?? bitmap, 0, 0);
+      if (this.active && this.options.disclosureMark) this.mark.drawMark(this.output, canvas.width, canvas.height);
       this.frameSent(begun);
       this.swapDone(result);
       this.stats.frameOut(result?.stages ?? null, result !== null);
@@ -368,10 +372,18 @@ export class CameraWorker {
     let out = frame;
     if (result) {
       const t = performance.now();
-      out = new VideoFrame(result.canvas, { timestamp: frame.timestamp, ...(frame.duration ? { duration: frame.duration } : {}) });
+      const pixels = this.options.disclosureMark ? this.mark.paint(result.canvas, result.canvas.width, result.canvas.height) : result.canvas;
+      out = new VideoFrame(pixels, { timestamp: frame.timestamp, ...(frame.duration ? { duration: frame.duration } : {}) });
       this.framesHeld++;
       this.close(frame);
       result.stages.pasteMs += performance.now() - t;
+    } else if (this.active && this.options.disclosureMark) {
+      // An identity is chosen (the badge says synthetic) but this frame passed
+      // through (no face in view, say): marked all the same, so the mark does
+      // not flicker and never says less than the badge.
+      out = new VideoFrame(this.mark.paint(frame, frame.displayWidth, frame.displayHeight), { timestamp: frame.timestamp, ...(frame.duration ? { duration: frame.duration } : {}) });
+      this.framesHeld++;
+      this.close(frame);
     }
     this.swapDone(result);
     this.stats.frameOut(result?.stages ?? null, result !== null);
