@@ -17,6 +17,10 @@ const MIN_ID_GAIN = 0.2;
 const MAX_NME = 0.06;
 /** Landmark jitter added on the video, swapped / original: measured ≈ 1.3. */
 const MAX_JITTER_RATIO = 3;
+/** Occluder pixels kept by the compositor's engines: measured 0.41 (0.22 when pasted over). */
+const MIN_OCCLUDER_KEPT = 0.3;
+/** Mesh's lighting score with the shading transfer: measured 0.175 (0.236 without). */
+const MAX_MESH_LIGHTING = 0.21;
 
 describe('quality eval (quick)', () => {
   let report: QualityReport;
@@ -77,6 +81,15 @@ describe('quality eval (quick)', () => {
       expect(r.noFace, name).toBe(0);
       expect(r.jitter!.ratio, name).toBeLessThan(MAX_JITTER_RATIO);
     }
+  });
+
+  it('the shared compositor keeps composited glasses and hands in front, and moves the frame\'s light onto the pasted photo', () => {
+    // Measured on these pairs: mesh keeps 0.41 of the occluder pixels (0.22 before the compositor), idn 0.41 (0.23);
+    // mesh's lighting score 0.175 (0.236 before).
+    for (const r of report.rows.filter((r) => r.status === 'ok' && (r.engine === 'mesh' || r.engine.startsWith('idn')))) {
+      expect(r.realism!.occluderKept, r.engine).toBeGreaterThan(MIN_OCCLUDER_KEPT);
+    }
+    expect(row('mesh').realism!.lighting).toBeLessThan(MAX_MESH_LIGHTING);
   });
 
   it('every engine keeps the face where the target\'s was (NME bound)', () => {
