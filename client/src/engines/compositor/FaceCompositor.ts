@@ -14,7 +14,7 @@
 // where full-frame passes and read-backs cost more than the rest of the frame.
 import { colourTransfer, type ColourStats, type ColourTransfer } from '@guise/face/colour';
 import { faceSkin, sampleAt, shadingGains, shadingKernel, TARGET_PASSES, testWeights, type FaceSkin } from '@guise/face/composite';
-import type { FaceGeometry } from '@guise/face/landmarker';
+import { faceBox, type FaceGeometry } from '@guise/face/landmarker';
 import * as mesh from '@guise/face/mesh';
 import { createBuffer, createTexture } from '../gl.ts';
 import type { SwapOptions } from '../types.ts';
@@ -201,9 +201,9 @@ export class FaceCompositor {
     // The face's box in frame pixels (top-left origin), a pixel wider than the
     // landmarks; k converts landmark pixels to frame pixels.
     const [kx, ky] = [width / face.width, height / face.height];
-    const faceBox = bounds(face.points, 468);
-    const x0 = clamp(Math.floor(faceBox[0] * kx) - 1, 0, width), x1 = clamp(Math.ceil(faceBox[2] * kx) + 1, 0, width);
-    const y0 = clamp(Math.floor(faceBox[1] * ky) - 1, 0, height), y1 = clamp(Math.ceil(faceBox[3] * ky) + 1, 0, height);
+    const b = faceBox(face);
+    const x0 = clamp(Math.floor(b.x * kx) - 1, 0, width), x1 = clamp(Math.ceil((b.x + b.width) * kx) + 1, 0, width);
+    const y0 = clamp(Math.floor(b.y * ky) - 1, 0, height), y1 = clamp(Math.ceil((b.y + b.height) * ky) + 1, 0, height);
     const [w, h] = [x1 - x0, y1 - y0];
     if (gl.isContextLost() || w < 2 || h < 2 || !this.layers.has(layer)) return out; // the frame as it is
     const view = [x0 / kx, y0 / ky, w / kx, h / ky] as const;
@@ -313,16 +313,6 @@ function clamp(v: number, lo: number, hi: number): number {
 
 function roundUp(v: number, step: number): number {
   return Math.ceil(v / step) * step;
-}
-
-/** Bounding box [x0, y0, x1, y1] of the first `count` interleaved x, y, z points. */
-function bounds(points: Float32Array, count: number): [number, number, number, number] {
-  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (let i = 0; i < count * 3; i += 3) {
-    const [x, y] = [points[i]!, points[i + 1]!];
-    [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
-  }
-  return [x0, y0, x1, y1];
 }
 
 /**

@@ -4,7 +4,7 @@
 // and shading, through the mesh's feathered oval.
 import * as mesh from '@guise/face/mesh';
 import { tensor, type IdentityPack, type PackTensor } from '@guise/face/pack';
-import type { FaceGeometry } from '@guise/face/landmarker';
+import { faceBox, type FaceGeometry } from '@guise/face/landmarker';
 import { FaceCompositor, type FaceLayer } from '../compositor/FaceCompositor.ts';
 import type { Engine, EngineTimings, SwapOptions } from '../types.ts';
 
@@ -32,7 +32,8 @@ export class MeshEngine implements Engine {
   async prepareIdentity(photo: ImageBitmap, face: FaceGeometry, label: string): Promise<IdentityPack> {
     // Landmarks → photo pixels (the geometry may come from a resized copy).
     const [sx, sy] = [photo.width / face.width, photo.height / face.height];
-    const [bx0, by0, bx1, by1] = bounds(face.points, N);
+    const box = faceBox(face);
+    const [bx0, by0, bx1, by1] = [box.x, box.y, box.x + box.width, box.y + box.height];
     const [mx, my] = [(bx1 - bx0) * sx * CROP_MARGIN, (by1 - by0) * sy * CROP_MARGIN];
     const cx = Math.max(0, Math.floor(bx0 * sx - mx));
     const cy = Math.max(0, Math.floor(by0 * sy - my));
@@ -106,14 +107,4 @@ function need(pack: IdentityPack, name: string, dtype: PackTensor['dtype'], shap
   const ok = t.dtype === dtype && t.shape.length === shape.length && shape.every((s, i) => s === null || s === t.shape[i]);
   if (!ok) throw new Error(`mesh pack "${pack.label}": tensor ${name} must be ${dtype} [${shape.map((s) => s ?? '?')}]`);
   return t;
-}
-
-/** Bounding box [x0, y0, x1, y1] of the first `count` interleaved x, y, z points. */
-function bounds(points: Float32Array, count: number): [number, number, number, number] {
-  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (let i = 0; i < count * 3; i += 3) {
-    const [x, y] = [points[i]!, points[i + 1]!];
-    [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
-  }
-  return [x0, y0, x1, y1];
 }
