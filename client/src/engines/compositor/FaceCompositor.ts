@@ -105,6 +105,8 @@ export class FaceCompositor {
   /** The target's smoothed colour statistics; reset with the frame size. */
   private targetStats: ColourStats | null = null;
   private disposed = false;
+  /** The last frame's ms: reading the target and drawing the face (`draw`), and pasting it over the frame (`paste`). */
+  readonly timings = { drawMs: 0, pasteMs: 0 };
   /** Called when a lost context is restored: every GL object died with the old one. */
   onRestored: () => void = () => {};
 
@@ -188,6 +190,7 @@ export class FaceCompositor {
     const g = this.init();
     const { gl } = g;
     const out = this.out;
+    const t0 = performance.now();
     const width = 'displayWidth' in frame ? frame.displayWidth : frame.width;
     const height = 'displayHeight' in frame ? frame.displayHeight : frame.height;
     if (out.width !== width || out.height !== height) {
@@ -248,7 +251,10 @@ export class FaceCompositor {
     gl.disable(gl.SCISSOR_TEST);
 
     // Paste back: the face canvas over the frame, through its alpha.
+    const t1 = performance.now();
     ctx.drawImage(canvas, 0, 0, w, h, x0, y0, w, h);
+    this.timings.drawMs = t1 - t0;
+    this.timings.pasteMs = performance.now() - t1;
     return out;
   }
 

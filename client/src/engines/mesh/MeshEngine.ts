@@ -80,12 +80,9 @@ export class MeshEngine implements Engine {
   }
 
   swap(frame: VideoFrame | ImageBitmap, face: FaceGeometry, pack: IdentityPack, options: SwapOptions): OffscreenCanvas {
-    const t0 = performance.now();
-    const layer = this.layer(pack);
-    const t1 = performance.now();
-    const out = this.compositor.composite(frame, face, layer, options);
-    this.timings.engineMs = t1 - t0;
-    this.timings.pasteMs = performance.now() - t1;
+    const out = this.compositor.composite(frame, face, this.layer(pack), options);
+    this.timings.engineMs = this.compositor.timings.drawMs;
+    this.timings.pasteMs = this.compositor.timings.pasteMs;
     return out;
   }
 
