@@ -25,8 +25,10 @@ const N = mesh.LANDMARK_COUNT;
 const PROBE = 96;
 /** A layer's skin is read from a copy whose long side is this: its face fills about as many pixels as the target's box at PROBE. */
 const LAYER_PROBE = 128;
+/** The target's skin is analysed every this many frames (and for each new face image). */
+const ANALYSE_EVERY = 3;
 /** Target colour statistics are smoothed over frames, so lighting changes fade in rather than flicker. */
-const STATS_EMA = 0.15;
+const STATS_EMA = 0.3;
 /**
  * Cap on the std ratio of a* and b*: webcam chroma noise and ruddy skin give the
  * target far more spread than a clean photo, and scaling by all of it paints
@@ -100,10 +102,14 @@ export class FaceCompositor {
   /** The frame's face box, small: read for the target's skin, uploaded for the occluder test. */
   private readonly probe = new OffscreenCanvas(1, 1);
   private probeCtx: OffscreenCanvasRenderingContext2D | null = null;
+  private probePixels: Uint8ClampedArray | undefined;
   private gpu: Gpu | null = null;
   private readonly layers = new Set<FaceLayer>();
   /** The target's smoothed colour statistics; reset with the frame size. */
   private targetStats: ColourStats | null = null;
+  /** The last analysis of the target: for which face image's skin, whether relit, and the per-vertex attribute it gave. */
+  private analysed: { layerSkin: FaceSkin; relight: boolean; attribute: Float32Array } | undefined;
+  private frameNo = 0;
   private disposed = false;
   /** The last frame's ms: reading the target and drawing the face (`draw`), and pasting it over the frame (`paste`). */
   readonly timings = { drawMs: 0, pasteMs: 0 };
@@ -199,7 +205,6 @@ export class FaceCompositor {
     }
     const ctx = this.outCtx ??= out.getContext('2d', { alpha: false });
     if (!ctx) throw new Error('2D canvas is not available');
-    ctx.drawImage(frame, 0, 0);
 
     // The face's box in frame pixels (top-left origin), a pixel wider than the
     // landmarks; k converts landmark pixels to frame pixels.
@@ -208,19 +213,29 @@ export class FaceCompositor {
     const x0 = clamp(Math.floor(b.x * kx) - 1, 0, width), x1 = clamp(Math.ceil((b.x + b.width) * kx) + 1, 0, width);
     const y0 = clamp(Math.floor(b.y * ky) - 1, 0, height), y1 = clamp(Math.ceil((b.y + b.height) * ky) + 1, 0, height);
     const [w, h] = [x1 - x0, y1 - y0];
-    if (gl.isContextLost() || w < 2 || h < 2 || !this.layers.has(layer)) return out; // the frame as it is
+    if (gl.isContextLost() || w < 2 || h < 2 || !this.layers.has(layer)) {
+      ctx.drawImage(frame, 0, 0); // the frame as it is
+      return out;
+    }
     const view = [x0 / kx, y0 / ky, w / kx, h / ky] as const;
 
-    // The target's skin, from the face box read small.
-    const target = this.readTarget(frame, face, [x0, y0, w, h], view);
-    if (options.colourMatch && target.stats.count > 0) {
-      this.targetStats = this.targetStats ? blend(this.targetStats, target.stats, STATS_EMA) : target.stats;
-    }
+    // The face box, read small: the occluder test's texture every frame, the
+    // target's skin (colour, light, the test's reference) every few frames or
+    // for a new face image, since light changes slowly and the maths is CPU time.
+    this.drawProbe(frame, [x0, y0, w, h]);
     const relight = options.colourMatch && !layer.lit;
+    if (this.frameNo++ % ANALYSE_EVERY === 0 || this.analysed?.layerSkin !== layer.skin || this.analysed.relight !== relight) {
+      const target = this.analyseProbe(face, view);
+      if (options.colourMatch && target.stats.count > 0) {
+        this.targetStats = this.targetStats ? blend(this.targetStats, target.stats, STATS_EMA) : target.stats;
+      }
+      const gains = relight ? shadingGains(layer.skin, target, layer.kernel) : null;
+      const attribute = new Float32Array(N * 4);
+      for (let v = 0; v < N; v++) attribute.set([target.expected[v * 3]! / 255, target.expected[v * 3 + 1]! / 255, target.expected[v * 3 + 2]! / 255, gains ? gains[v]! : 1], v * 4);
+      this.analysed = { layerSkin: layer.skin, relight, attribute };
+    }
     const transfer = relight && this.targetStats ? transferFor(layer.skin.stats, this.targetStats) : null;
-    const gains = transfer ? shadingGains(layer.skin, target, layer.kernel) : null;
-    const targetSkin = new Float32Array(N * 4);
-    for (let v = 0; v < N; v++) targetSkin.set([target.expected[v * 3]! / 255, target.expected[v * 3 + 1]! / 255, target.expected[v * 3 + 2]! / 255, gains ? gains[v]! : 1], v * 4);
+    const targetSkin = this.analysed!.attribute;
 
     gl.bindVertexArray(g.vao);
     gl.bindBuffer(gl.ARRAY_BUFFER, g.pos);
@@ -231,8 +246,10 @@ export class FaceCompositor {
     gl.vertexAttribPointer(ATTR.uv, 2, gl.FLOAT, false, 0, 0);
     gl.bindBuffer(gl.ARRAY_BUFFER, layer.skinBuffer);
     gl.vertexAttribPointer(ATTR.sourceSkin, 3, gl.FLOAT, false, 0, 0);
+    // Uploaded as bytes: a canvas as the source takes Chromium's slow snapshot path.
     gl.bindTexture(gl.TEXTURE_2D, g.frameTex);
-    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, this.probe);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, this.probe.width, this.probe.height, 0, gl.RGBA, gl.UNSIGNED_BYTE, this.probePixels!);
 
     // Into the face canvas's top-left w × h (framebuffer rows count up from the bottom).
     const canvas = this.canvas;
@@ -249,6 +266,9 @@ export class FaceCompositor {
       tex: layer.tex, frame: g.frameTex, size: [face.width, face.height], view, transfer, keepMouth: options.keepMouth, skinTests: true,
     }, g.count, options.keepEyes ? g.eyes : undefined);
     gl.disable(gl.SCISSOR_TEST);
+    // Flushed now, so the GPU process draws the face while this thread draws the frame.
+    gl.flush();
+    ctx.drawImage(frame, 0, 0);
 
     // Paste back: the face canvas over the frame, through its alpha.
     const t1 = performance.now();
@@ -258,8 +278,8 @@ export class FaceCompositor {
     return out;
   }
 
-  /** Reads the frame's face box at PROBE size into the probe canvas and finds the target's skin at the landmarks. */
-  private readTarget(frame: VideoFrame | ImageBitmap, face: FaceGeometry, box: readonly [number, number, number, number], view: readonly [number, number, number, number]): FaceSkin {
+  /** Draws the frame's face box at PROBE size into the probe canvas. */
+  private drawProbe(frame: VideoFrame | ImageBitmap, box: readonly [number, number, number, number]): void {
     const [x0, y0, w, h] = box;
     const scale = Math.min(1, PROBE / Math.max(w, h));
     const [pw, ph] = [Math.max(2, Math.round(w * scale)), Math.max(2, Math.round(h * scale))];
@@ -269,12 +289,18 @@ export class FaceCompositor {
     if (!pctx) throw new Error('2D canvas is not available');
     pctx.imageSmoothingQuality = 'medium';
     pctx.drawImage(frame, x0, y0, w, h, 0, 0, pw, ph);
+    this.probePixels = pctx.getImageData(0, 0, pw, ph).data;
+  }
+
+  /** The target's skin at the landmarks, from the probe. */
+  private analyseProbe(face: FaceGeometry, view: readonly [number, number, number, number]): FaceSkin {
+    const { width: pw, height: ph } = this.probe;
     const xy = new Float32Array(N * 2);
     for (let v = 0; v < N; v++) {
       xy[v * 2] = ((face.points[v * 3]! - view[0]) / view[2]) * pw;
       xy[v * 2 + 1] = ((face.points[v * 3 + 1]! - view[1]) / view[3]) * ph;
     }
-    return faceSkin(sampleAt(pctx.getImageData(0, 0, pw, ph).data, pw, ph, xy), TARGET_PASSES);
+    return faceSkin(sampleAt(this.probePixels!, pw, ph, xy), TARGET_PASSES);
   }
 
   dispose(): void {

@@ -14,46 +14,8 @@ import { bindTexture, createProgram, uniforms } from '../gl.ts';
 /** Attribute locations of the mesh VAO. */
 export const ATTR = { pos: 0, uv: 1, weight: 2, sourceSkin: 3, targetSkin: 4 } as const;
 
-const vertex = /* glsl */ `#version 300 es
-layout(location = 0) in vec3 a_pos;        // target landmark, pixels (z: MediaPipe depth, same scale as x)
-layout(location = 1) in vec2 a_uv;         // the same landmark in the face image, 0..1
-layout(location = 2) in vec4 a_weight;     // oval feather, (unused), mouth cut, where the skin tests apply
-layout(location = 3) in vec3 a_sourceSkin; // the face image's expected skin colour here, 0..1
-layout(location = 4) in vec4 a_targetSkin; // the target's expected skin colour here, 0..1; w: shading gain
-uniform vec4 u_view;                       // the landmarks' pixel rectangle the viewport shows: x, y, w, h
-uniform float u_depth;                     // 1 / max(width, height): keeps z inside the clip volume
-out vec2 v_uv;
-out vec2 v_frameUv;
-out vec4 v_weight;
-out vec3 v_sourceSkin;
-out vec4 v_targetSkin;
-void main() {
-  vec2 c = (a_pos.xy - u_view.xy) / u_view.zw;
-  // y flipped so image row 0 is the top of the framebuffer; nearer (smaller z)
-  // wins the depth test where a turned head folds the mesh over itself.
-  gl_Position = vec4(c.x * 2.0 - 1.0, 1.0 - c.y * 2.0, clamp(a_pos.z * u_depth, -1.0, 1.0), 1.0);
-  v_uv = a_uv;
-  v_frameUv = c; // the frame's face box texture covers exactly the view
-  v_weight = a_weight;
-  v_sourceSkin = a_sourceSkin;
-  v_targetSkin = a_targetSkin;
-}`;
-
 // Lab conversions mirror face/colour.ts (D65, exact sRGB curve, white = image of RGB 1,1,1).
-const fragment = /* glsl */ `#version 300 es
-precision highp float;
-uniform sampler2D u_tex;      // the face image; alpha: its own mask (1 for a photo)
-uniform sampler2D u_frame;    // the frame's face box, small
-uniform bool u_colour;
-uniform vec3 u_scale, u_offset;  // target_lab = source_lab * scale + offset
-uniform bool u_keepMouth, u_skinTests, u_hole;
-in vec2 v_uv;
-in vec2 v_frameUv;
-in vec4 v_weight;
-in vec3 v_sourceSkin;
-in vec4 v_targetSkin;
-out vec4 o;
-
+const LAB = /* glsl */ `
 const mat3 RGB2XYZ = mat3(0.4124564, 0.3575761, 0.1804375, 0.2126729, 0.7151522, 0.072175, 0.0193339, 0.119192, 0.9503041);
 const mat3 XYZ2RGB = mat3(3.2404542, -1.5371385, -0.4985314, -0.9692660, 1.8760108, 0.0415560, 0.0556434, -0.2040259, 1.0572252);
 const vec3 WHITE = vec3(0.9504700, 1.0000001, 1.0888300);
@@ -78,9 +40,53 @@ vec3 labToSrgb(vec3 lab) {
   xyz.y = lab.x > KAPPA * EPS ? fy * fy * fy : lab.x / KAPPA;
   return toSrgb(clamp(xyz * WHITE * XYZ2RGB, 0.0, 1.0));
 }
+`;
+
+const vertex = /* glsl */ `#version 300 es
+layout(location = 0) in vec3 a_pos;        // target landmark, pixels (z: MediaPipe depth, same scale as x)
+layout(location = 1) in vec2 a_uv;         // the same landmark in the face image, 0..1
+layout(location = 2) in vec4 a_weight;     // oval feather, (unused), mouth cut, where the skin tests apply
+layout(location = 3) in vec3 a_sourceSkin; // the face image's expected skin colour here, 0..1
+layout(location = 4) in vec4 a_targetSkin; // the target's expected skin colour here, 0..1; w: shading gain
+uniform vec4 u_view;                       // the landmarks' pixel rectangle the viewport shows: x, y, w, h
+uniform float u_depth;                     // 1 / max(width, height): keeps z inside the clip volume
+out vec2 v_uv;
+out vec2 v_frameUv;
+out vec4 v_weight;
+out vec3 v_sourceSkin; // Lab
+out vec4 v_targetSkin; // Lab, gain
+${LAB}
+void main() {
+  vec2 c = (a_pos.xy - u_view.xy) / u_view.zw;
+  // y flipped so image row 0 is the top of the framebuffer; nearer (smaller z)
+  // wins the depth test where a turned head folds the mesh over itself.
+  gl_Position = vec4(c.x * 2.0 - 1.0, 1.0 - c.y * 2.0, clamp(a_pos.z * u_depth, -1.0, 1.0), 1.0);
+  v_uv = a_uv;
+  v_frameUv = c; // the frame's face box texture covers exactly the view
+  v_weight = a_weight;
+  // Per vertex, not per pixel: without a GPU every pixel's Lab conversion is CPU time.
+  v_sourceSkin = srgbToLab(a_sourceSkin);
+  v_targetSkin = vec4(srgbToLab(a_targetSkin.rgb), a_targetSkin.w);
+}`;
+
+const fragment = /* glsl */ `#version 300 es
+precision highp float;
+${LAB}
+uniform sampler2D u_tex;      // the face image; alpha: its own mask (1 for a photo)
+uniform sampler2D u_frame;    // the frame's face box, small
+uniform bool u_colour;
+uniform vec3 u_scale, u_offset;  // target_lab = source_lab * scale + offset
+uniform bool u_keepMouth, u_skinTests, u_hole;
+in vec2 v_uv;
+in vec2 v_frameUv;
+in vec4 v_weight;
+in vec3 v_sourceSkin;
+in vec4 v_targetSkin;
+out vec4 o;
+
 /** 1 for a pixel that looks like the expected skin, falling to 0 for one that doesn't (face/composite.ts skinDistance). */
 float skinLike(vec3 lab, vec3 expected) {
-  return 1.0 - smoothstep(SKIN_DISTANCE.x, SKIN_DISTANCE.y, length((lab - srgbToLab(expected)) * SKIN_WEIGHTS));
+  return 1.0 - smoothstep(SKIN_DISTANCE.x, SKIN_DISTANCE.y, length((lab - expected) * SKIN_WEIGHTS));
 }
 
 /**
@@ -89,7 +95,7 @@ float skinLike(vec3 lab, vec3 expected) {
  * are skin; hair, frames and the shadow a hand casts are darker still.
  */
 float targetSkinLike(vec3 lab, vec3 expected) {
-  vec3 d = lab - srgbToLab(expected);
+  vec3 d = lab - expected;
   d.x = min(0.0, d.x + TARGET_DARK_MARGIN);
   return 1.0 - smoothstep(SKIN_DISTANCE.x, SKIN_DISTANCE.y, length(d * SKIN_WEIGHTS));
 }
