@@ -39,18 +39,8 @@ export function boundaryRing(mask: Mask, radius: number): Mask {
 
 /** Mean gradient magnitude (central differences) over the mask's pixels. */
 export function meanGradient(img: Luma, mask: Mask): number {
-  const { width, height, data } = img;
-  let sum = 0, n = 0;
-  for (let y = 1; y < height - 1; y++) {
-    for (let x = 1; x < width - 1; x++) {
-      const i = y * width + x;
-      if (!mask.data[i]) continue;
-      const gx = (data[i + 1]! - data[i - 1]!) / 2, gy = (data[i + width]! - data[i - width]!) / 2;
-      sum += Math.hypot(gx, gy);
-      n++;
-    }
-  }
-  return n ? sum / n : 0;
+  const g = gradients(img, mask);
+  return g.length ? g.reduce((a, b) => a + b, 0) / g.length : 0;
 }
 
 /**

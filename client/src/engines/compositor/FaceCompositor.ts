@@ -67,8 +67,8 @@ function initGpu(gl: WebGL2RenderingContext) {
   const tess = mesh.triangles();
   const eyeFills = [mesh.leftEye(), mesh.rightEye()].flatMap(mesh.fillLoop);
   const indices = new Uint16Array([...tess, ...eyeFills, ...mesh.fillLoop(mesh.innerLips())]);
-  const columns = [mesh.featherWeights(), new Float32Array(N).fill(1), mesh.ringWeights(mesh.innerLips(), MOUTH_RINGS), testWeights()];
-  const weights = Float32Array.from({ length: N * 4 }, (_, i) => columns[i % 4]![i >> 2]!);
+  const columns = [mesh.featherWeights(), mesh.ringWeights(mesh.innerLips(), MOUTH_RINGS), testWeights()];
+  const weights = Float32Array.from({ length: N * 3 }, (_, i) => columns[i % 3]![Math.floor(i / 3)]!);
 
   const vao = gl.createVertexArray();
   gl.bindVertexArray(vao);
@@ -78,7 +78,7 @@ function initGpu(gl: WebGL2RenderingContext) {
     return buffer;
   };
   const buffers = [
-    attrib(ATTR.weight, 4, createBuffer(gl, gl.ARRAY_BUFFER, weights)),
+    attrib(ATTR.weight, 3, createBuffer(gl, gl.ARRAY_BUFFER, weights)),
     createBuffer(gl, gl.ELEMENT_ARRAY_BUFFER, indices),
   ];
   const pos = attrib(ATTR.pos, 3, createBuffer(gl, gl.ARRAY_BUFFER, new Float32Array(N * 3), gl.DYNAMIC_DRAW));
@@ -246,7 +246,7 @@ export class FaceCompositor {
     gl.vertexAttribPointer(ATTR.uv, 2, gl.FLOAT, false, 0, 0);
     gl.bindBuffer(gl.ARRAY_BUFFER, layer.skinBuffer);
     gl.vertexAttribPointer(ATTR.sourceSkin, 3, gl.FLOAT, false, 0, 0);
-    // Uploaded as bytes: a canvas as the source takes Chromium's slow snapshot path.
+    // From the bytes drawProbe read, which the analysis reads too.
     gl.bindTexture(gl.TEXTURE_2D, g.frameTex);
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
     gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, this.probe.width, this.probe.height, 0, gl.RGBA, gl.UNSIGNED_BYTE, this.probePixels!);

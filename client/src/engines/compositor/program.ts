@@ -45,14 +45,14 @@ vec3 labToSrgb(vec3 lab) {
 const vertex = /* glsl */ `#version 300 es
 layout(location = 0) in vec3 a_pos;        // target landmark, pixels (z: MediaPipe depth, same scale as x)
 layout(location = 1) in vec2 a_uv;         // the same landmark in the face image, 0..1
-layout(location = 2) in vec4 a_weight;     // oval feather, (unused), mouth cut, where the skin tests apply
+layout(location = 2) in vec3 a_weight;     // oval feather, mouth cut, where the skin tests apply
 layout(location = 3) in vec3 a_sourceSkin; // the face image's expected skin colour here, 0..1
 layout(location = 4) in vec4 a_targetSkin; // the target's expected skin colour here, 0..1; w: shading gain
 uniform vec4 u_view;                       // the landmarks' pixel rectangle the viewport shows: x, y, w, h
 uniform float u_depth;                     // 1 / max(width, height): keeps z inside the clip volume
 out vec2 v_uv;
 out vec2 v_frameUv;
-out vec4 v_weight;
+out vec3 v_weight;
 out vec3 v_sourceSkin; // Lab
 out vec4 v_targetSkin; // Lab, gain
 ${LAB}
@@ -79,7 +79,7 @@ uniform vec3 u_scale, u_offset;  // target_lab = source_lab * scale + offset
 uniform bool u_keepMouth, u_skinTests, u_hole;
 in vec2 v_uv;
 in vec2 v_frameUv;
-in vec4 v_weight;
+in vec3 v_weight;
 in vec3 v_sourceSkin;
 in vec4 v_targetSkin;
 out vec4 o;
@@ -106,14 +106,14 @@ void main() {
   vec3 lab = srgbToLab(texel.rgb);
   float m = v_weight.x * texel.a;
   if (u_skinTests) {
-    m *= mix(1.0, skinLike(lab, v_sourceSkin), v_weight.w);
-    m *= mix(1.0, targetSkinLike(srgbToLab(texture(u_frame, v_frameUv).rgb), v_targetSkin.rgb), v_weight.w);
+    m *= mix(1.0, skinLike(lab, v_sourceSkin), v_weight.z);
+    m *= mix(1.0, targetSkinLike(srgbToLab(texture(u_frame, v_frameUv).rgb), v_targetSkin.rgb), v_weight.z);
   }
   if (u_colour) {
     lab = lab * u_scale + u_offset;
     lab.x *= v_targetSkin.w;
   }
-  if (u_keepMouth) m = min(m, v_weight.z);
+  if (u_keepMouth) m = min(m, v_weight.y);
   // Smoothstep hides the kinks of the per-triangle linear ramp.
   o = vec4(u_colour ? labToSrgb(lab) : texel.rgb, smoothstep(0.0, 1.0, m));
 }`;

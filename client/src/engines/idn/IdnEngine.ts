@@ -111,13 +111,15 @@ export class IdnEngine implements Engine {
       throw err;
     }
     const { toCrop } = alignFace(face, this.size);
+    // This frame's landmarks in its crop: the generator's guide and the paste both use them.
+    const landmarks = Float32Array.from(landmarksToCrop(face.points, toCrop, this.targetLandmarks));
     let shown: Face;
     if (this.options.waitForEachFace || this.newest?.pack !== pack) {
       // A face made from this frame: never one of another identity (a switch), nor, when asked, an older one.
       await this.running?.catch(() => {});
-      shown = await this.settle(this.start(frame, face, toCrop, pack));
+      shown = await this.settle(this.start(frame, toCrop, landmarks, pack));
     } else {
-      if (!this.running && t0 >= this.restUntil) this.start(frame, face, toCrop, pack);
+      if (!this.running && t0 >= this.restUntil) this.start(frame, toCrop, landmarks, pack);
       shown = this.newest;
     }
     const t1 = performance.now();
@@ -125,7 +127,7 @@ export class IdnEngine implements Engine {
     // Paste back: the newest face, placed by this frame's alignment.
     if (!this.layer) this.layer = this.compositor.createLayer(shown.image.data, this.size, this.size, shown.landmarks, true);
     else if (shown !== this.pastedFace) this.compositor.updateLayer(this.layer, shown.image.data, shown.landmarks);
-    this.compositor.setLandmarks(this.layer, Float32Array.from(landmarksToCrop(face.points, toCrop, this.targetLandmarks)));
+    this.compositor.setLandmarks(this.layer, landmarks);
     const out = this.compositor.composite(frame, face, this.layer, options);
     // The engine's part: waiting for a face (a new identity's first) and drawing it; the paste is the compositor's.
     this.timings.engineMs = t1 - t0 + this.compositor.timings.drawMs;
@@ -157,17 +159,16 @@ export class IdnEngine implements Engine {
    * Starts a generator run on this frame's crop (cut now: the frame is gone by
    * the time it ends); its face becomes the newest when it is back.
    */
-  private start(frame: VideoFrame | ImageBitmap, face: FaceGeometry, toCrop: Affine, pack: IdentityPack): Promise<Face> {
+  private start(frame: VideoFrame | ImageBitmap, toCrop: Affine, landmarks: Float32Array, pack: IdentityPack): Promise<Face> {
     const { size, cropCtx } = this;
     const identity = this.identity(pack);
     drawAligned(cropCtx, frame, toCrop);
-    const landmarks = Float32Array.from(landmarksToCrop(face.points, toCrop, this.targetLandmarks));
     const input = new Float32Array(this.dims.reduce((a, b) => a * b));
     rgbaToPlanar(cropCtx.getImageData(0, 0, size, size).data, size, input);
     if (this.warp) {
       // The guide, on the same toCrop the crop was cut with.
       const g = identity.guide!;
-      this.warp.warp(g.image, g.landmarks, this.targetLandmarks, input, 3 * size * size);
+      this.warp.warp(g.image, g.landmarks, landmarks, input, 3 * size * size);
     }
     const began = performance.now();
     const run = identity.id
